@@ -1,0 +1,44 @@
+# The two commands a new user needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format setup browser clean
+
+run: setup
+	scripts/run.sh
+
+test: setup browser
+	scripts/test.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+setup: $(VENV)/.installed static/vendor/.installed
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || scripts/ensure_system_packages.sh /usr/share/doc/python3-venv:python3-venv
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# htmx and its ws extension come from the npm registry (pinned by package-lock.json) and are
+# copied into static/vendor/, which git ignores: no CDN at run time, no third-party code committed.
+static/vendor/.installed: package.json package-lock.json
+	@scripts/ensure_system_packages.sh npm:npm
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-ws/dist/ws.js static/vendor/
+	touch $@
+
+browser:
+	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles var

@@ -1,0 +1,14 @@
+"""One django-ninja API for the whole product; each app contributes a router."""
+
+from django.urls import path
+from ninja import NinjaAPI
+
+from jobs.api import router as jobs_router
+from media_library.api import router as media_router
+
+api = NinjaAPI(title="Mediaflow API", version="1", urls_namespace="api")
+
+api.add_router("/jobs/", jobs_router)
+api.add_router("/", media_router)
+
+urlpatterns = [path("", api.urls)]

@@ -1,0 +1,44 @@
+"""`GET /healthz`: is the database, Redis and at least one worker there?"""
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+from project.celery import app as celery_app
+
+WORKER_PING_TIMEOUT = 1.0
+
+
+def check_database():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:  # report, never raise: this is a health endpoint
+        return f"error: {exc.__class__.__name__}: {exc}"
+
+
+def check_redis():
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        return "ok"
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}: {exc}"
+
+
+def count_workers():
+    try:
+        replies = celery_app.control.inspect(timeout=WORKER_PING_TIMEOUT).ping() or {}
+        return len(replies)
+    except Exception:
+        return 0
+
+
+@never_cache
+def healthz(request):
+    report = {"database": check_database(), "redis": check_redis(), "workers": count_workers()}
+    healthy = report["database"] == "ok" and report["redis"] == "ok"
+    return JsonResponse(report, status=200 if healthy else 503)

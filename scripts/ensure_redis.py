@@ -1,0 +1,90 @@
+"""Make sure a Redis is reachable and print shell `export` lines for it.
+
+Uses REDIS_URL when it answers; otherwise starts a private redis-server on a free port with its
+data under var/redis/ (installing Debian's redis-server with apt-get when missing and root).
+`make run` evals the output, and stops the server it started when it exits.
+"""
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def log(message):
+    print(f"[redis] {message}", file=sys.stderr)
+
+
+def answers(url):
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except Exception:
+        return False
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_server_binary():
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+    if found:
+        return found
+    if os.geteuid() != 0:
+        sys.exit("redis-server is not installed; install it (apt-get install redis-server) or set REDIS_URL.")
+    log("redis-server is missing: installing Debian's redis-server with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env)
+    return shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def start_private_redis(data_dir, persistent=True):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    pidfile = data_dir / "redis.pid"
+    command = [
+        redis_server_binary(),
+        "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
+        "--daemonize", "yes", "--pidfile", str(pidfile), "--logfile", str(data_dir / "redis.log"),
+        "--appendonly", "yes" if persistent else "no", "--save", "",
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 20
+    while not answers(url):
+        if time.monotonic() > deadline:
+            sys.exit(f"redis-server did not answer on port {port}; see {data_dir / 'redis.log'}")
+        time.sleep(0.05)
+    pid = int(pidfile.read_text().strip()) if pidfile.exists() else 0
+    return url, pid
+
+
+def main():
+    url = os.environ.get("REDIS_URL")
+    if url and answers(url):
+        log(f"using REDIS_URL={url}")
+        print(f"export REDIS_URL={shlex.quote(url)}")
+        return
+    if url:
+        log(f"REDIS_URL={url} does not answer: starting a local redis-server instead")
+    url, pid = start_private_redis(ROOT / "var" / "redis")
+    log(f"started redis-server pid {pid} at {url}")
+    print(f"export REDIS_URL={shlex.quote(url)}")
+    print(f"export MEDIAFLOW_REDIS_PID={pid}")
+
+
+if __name__ == "__main__":
+    main()

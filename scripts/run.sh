@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make run`: Redis, migrations, static files, demo login, then web + workers + beat (honcho).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+mkdir -p var
+
+eval "$(python scripts/ensure_redis.py)"
+stop_redis() {
+  if [[ -n "${MEDIAFLOW_REDIS_PID:-}" ]] && kill -0 "$MEDIAFLOW_REDIS_PID" 2>/dev/null; then
+    echo "[redis] stopping redis-server pid $MEDIAFLOW_REDIS_PID"
+    kill "$MEDIAFLOW_REDIS_PID" 2>/dev/null || true
+  fi
+}
+trap stop_redis EXIT
+trap 'exit 130' INT TERM
+
+python manage.py migrate --noinput
+python manage.py collectstatic --noinput -v 0
+python manage.py create_demo_user
+
+echo "Mediaflow: http://${HOST:-127.0.0.1}:${PORT:-8000}/  (Ctrl-C stops everything)"
+honcho start -f Procfile -p "${PORT:-8000}"

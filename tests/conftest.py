@@ -1,0 +1,106 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.support.processes import start_celery_worker, start_daphne, stop_process
+
+
+def subprocess_database_url():
+    """A URL for the test database that other processes (worker, daphne) can open."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    user = settings.get("USER") or ""
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgres://{auth}{settings.get('HOST') or ''}{port}/{settings['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def service_logs(tmp_path_factory):
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def test_database_url(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        return subprocess_database_url()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(test_database_url, service_logs):
+    """A real Celery worker process consuming both queues of the test session's broker."""
+    from project.celery import app
+
+    app.control.purge()  # a shared broker (RabbitMQ) may hold messages of an earlier run
+    proc = start_celery_worker(test_database_url, service_logs / "worker.log")
+    yield proc
+    stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(test_database_url, service_logs):
+    """daphne serving the real ASGI application (HTTP and websockets) on a free port."""
+    url, proc = start_daphne(test_database_url, service_logs / "daphne.log")
+    yield url
+    stop_process(proc)
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    counter = {"n": 0}
+
+    def make(username=None, password="pw-secret-123", **extra):
+        counter["n"] += 1
+        username = username or f"user{counter['n']}"
+        return django_user_model.objects.create_user(username=username, password=password, **extra)
+
+    return make
+
+
+@pytest.fixture
+def session_cookie():
+    """Log a user in and return the value of their session cookie (for websockets/browsers)."""
+    from django.conf import settings
+    from django.test import Client
+
+    def login(user):
+        client = Client()
+        client.force_login(user)
+        return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    return login
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.fspath)).parts[-2] == "browser":
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server_url):
+    context = browser.new_context(base_url=live_server_url, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

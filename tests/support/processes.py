@@ -1,0 +1,137 @@
+"""Start and stop the real services the tests use: redis-server, Celery workers, daphne.
+
+Readiness is awaited by asking the service (PING, worker ping, HTTP GET), with a deadline.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what, proc=None, log_path=None):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}\n{tail(log_path)}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not ready after {timeout}s\n{tail(log_path)}")
+        time.sleep(0.05)
+
+
+def tail(path, lines=60):
+    if not path or not Path(path).exists():
+        return ""
+    return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+
+
+def stop_process(proc, timeout=15):
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def start_redis_server(data_dir):
+    import redis
+
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        raise RuntimeError("redis-server is required for the tests (make test installs it)")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = data_dir / "redis.log"
+    proc = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
+         "--save", "", "--appendonly", "no", "--logfile", str(log_path)],
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def pings():
+        try:
+            return redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+        except redis.exceptions.ConnectionError:
+            return False
+
+    wait_until(pings, 20, "redis-server", proc, log_path)
+    return url, proc
+
+
+def child_env(database_url, **extra):
+    """The environment of a service process: the test session's, pointed at the test database."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.pop("MEDIAFLOW_TEST_DB_NAME", None)
+    env["DATABASE_URL"] = database_url
+    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def start_celery_worker(
+    database_url, log_path, *, queues="interactive,bulk", concurrency=2, name=None, env=None
+):
+    from project.celery import app
+
+    name = name or f"test-{os.getpid()}-{free_port()}@localhost"
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-n", name,
+         "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=child_env(database_url, **(env or {})), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+    def answers_ping():
+        replies = app.control.ping(destination=[name], timeout=0.5) or []
+        return any(name in reply for reply in replies)
+
+    wait_until(answers_ping, 60, f"celery worker {name}", proc, log_path)
+    proc.worker_name = name
+    return proc
+
+
+def start_daphne(database_url, log_path):
+    import urllib.request
+
+    port = free_port()
+    log = open(log_path, "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+        cwd=ROOT, env=child_env(database_url), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def serves():
+        try:
+            with urllib.request.urlopen(f"{url}/login/", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_until(serves, 60, "daphne", proc, log_path)
+    return url, proc
