@@ -1,0 +1,128 @@
+"""What a folder, a stored blob of bytes and a file in the library are.
+
+Bytes are content-addressed: a `Blob` is keyed by the SHA-256 of its bytes and shared by every
+`MediaFile` row that shows it (copies, duplicate uploads). Behaviour that changes many rows lives
+in `operations`, not here: these models stay small.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Folder(models.Model):
+    """A folder in one owner's tree.
+
+    `path` is materialised: the ids of the ancestors and the folder itself, e.g. "/4/17/23/".
+    A subtree is `path__startswith=folder.path`, so moving a folder with all its descendants is
+    one UPDATE over that prefix, whatever the depth or size.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="folders")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    name = models.CharField(max_length=255)
+    path = models.CharField(max_length=2048, db_index=True, editable=False, default="")
+    depth = models.PositiveIntegerField(default=0, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "parent", "name"],
+                condition=Q(parent__isnull=False),
+                name="folder_unique_name_in_parent",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "name"], condition=Q(parent__isnull=True), name="folder_unique_name_at_root"
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "parent", "name"], name="folder_owner_parent_name")]
+
+    def __str__(self):
+        return self.name
+
+    def ancestor_ids(self):
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+
+class Blob(models.Model):
+    """Stored image bytes, identified by their SHA-256; shared by every file that shows them."""
+
+    class Thumbnail(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.BigIntegerField()
+    format = models.CharField(max_length=10)  # Pillow's format name: JPEG, PNG, WEBP, GIF
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+    thumbnail_status = models.CharField(max_length=10, choices=Thumbnail.choices, default=Thumbnail.PENDING)
+    thumbnail_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["thumbnail_status"], name="blob_thumbnail_status")]
+
+    def __str__(self):
+        return self.sha256[:12]
+
+    @property
+    def storage_name(self):
+        """Where the bytes live in `default_storage` (fanned out so no directory grows huge)."""
+        return f"blobs/{self.sha256[:2]}/{self.sha256[2:4]}/{self.sha256}"
+
+
+class MediaFile(models.Model):
+    """One file in an owner's library: a name in a folder (or the root), pointing at a blob.
+
+    A trashed file has `trashed_at` set, `folder` cleared, and remembers where it came from in
+    `trashed_from` (and, in case that folder is deleted meanwhile, the folder names in
+    `trashed_from_path`) so restore can put it back.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media_files")
+    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="files")
+    name = models.CharField(max_length=255)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="files")
+    size = models.BigIntegerField()  # copied from the blob so listings can sort by size without a join
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    trashed_at = models.DateTimeField(null=True, blank=True)
+    trashed_from = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="trashed_files"
+    )
+    trashed_from_path = models.CharField(max_length=4096, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "folder", "name"],
+                condition=Q(trashed_at__isnull=True, folder__isnull=False),
+                name="file_unique_live_name_in_folder",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=Q(trashed_at__isnull=True, folder__isnull=True),
+                name="file_unique_live_name_at_root",
+            ),
+        ]
+        indexes = [
+            # Keyset listings of a folder: (owner, folder) then the sort key, then id as tie-break.
+            models.Index(fields=["owner", "folder", "name", "id"], name="file_list_by_name"),
+            models.Index(fields=["owner", "folder", "created", "id"], name="file_list_by_created"),
+            models.Index(fields=["owner", "folder", "size", "id"], name="file_list_by_size"),
+            models.Index(fields=["owner", "trashed_at", "id"], name="file_trash_by_date"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_trashed(self):
+        return self.trashed_at is not None
