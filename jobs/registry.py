@@ -1,0 +1,72 @@
+"""Job kinds: what the engine can run, declared as small records and looked up by name.
+
+`jobs` knows nothing about what a kind does. An app declares its kinds (in its own `job_kinds`
+module, imported from its AppConfig.ready) and the engine calls `kind.handler(chunk)` for each
+chunk of ids.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """What a handler gets for one chunk: whose job, which ids, with which parameters."""
+
+    job_id: str
+    owner_id: int
+    kind: str
+    ids: list[int]
+    params: dict
+    chunk_index: int
+    offset: int  # position of ids[0] in the job's whole id list (e.g. for "trip-{n:03}" renames)
+
+
+@dataclass
+class ChunkOutcome:
+    """What a handler reports: how many ids succeeded and which failed, each with a reason."""
+
+    done: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+
+class PermanentError(Exception):
+    """A failure that no retry can fix (bad parameters, a missing target): fail, don't retry."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    label: str
+    handler: Callable[[ChunkContext], ChunkOutcome]
+    queue: str = "bulk"  # "bulk", or "auto": interactive when small (see interactive_max)
+    chunk_size: int = 500
+    interactive_max: int = 500  # with queue="auto", jobs of at most this many ids run interactive
+    # atomic: the handler runs inside the engine's transaction, which also records the chunk as
+    # done, so a redelivered chunk is a no-op. Non-atomic handlers (long image work that must not
+    # hold a database write lock) must be idempotent by themselves.
+    atomic: bool = True
+    success_message: str = "{done} of {total} done"
+    defer_seconds: int = 0  # a short undo window before the job starts (e.g. permanent delete)
+    staff_only: bool = False
+
+
+_kinds: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    if kind.name in _kinds and _kinds[kind.name] != kind:
+        raise ValueError(f"job kind {kind.name!r} is already registered")
+    _kinds[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> JobKind:
+    try:
+        return _kinds[name]
+    except KeyError:
+        raise LookupError(f"unknown job kind {name!r}") from None
+
+
+def all_kinds() -> list[JobKind]:
+    return list(_kinds.values())
