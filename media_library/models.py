@@ -126,3 +126,19 @@ class MediaFile(models.Model):
     @property
     def is_trashed(self):
         return self.trashed_at is not None
+
+
+class ApiToken(models.Model):
+    """A per-user token for scripts: `Authorization: Bearer <key>`.
+
+    Only a SHA-256 digest of the key is stored; the key itself is shown once when it is created.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)  # the first characters, so users can tell tokens apart
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user} ({self.prefix}…)"

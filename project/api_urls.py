@@ -5,9 +5,13 @@ from ninja import NinjaAPI
 
 from jobs.api import router as jobs_router
 from media_library.api import router as media_router
+from media_library.api_jobs import router as media_jobs_router
 
 api = NinjaAPI(title="Mediaflow API", version="1", urls_namespace="api")
 
+# POST /api/jobs/ (submit) belongs to the media library, which resolves selections;
+# reading and controlling a job (/api/jobs/<id>/...) belongs to the jobs engine.
+api.add_router("/", media_jobs_router)
 api.add_router("/jobs/", jobs_router)
 api.add_router("/", media_router)
 

@@ -1,0 +1,1 @@
+"""The media library's job kinds, registered with jobs.registry."""

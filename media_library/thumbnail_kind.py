@@ -1,0 +1,1 @@
+"""The thumbnails job kind, registered with jobs.registry."""
