@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("MEDIAFLOW_VAR_DIR", BASE_DIR / "var"))
@@ -153,8 +153,13 @@ assert JOB_CHUNK_TIME_LIMIT * 4 < CELERY_BROKER_VISIBILITY_TIMEOUT
 # Two queues by shape of work. Priority levels 0..9 exist on both brokers; RabbitMQ needs the
 # queue declared with x-max-priority, Redis emulates them with one list per step.
 CELERY_TASK_QUEUES = [
-    Queue("interactive", routing_key="interactive", queue_arguments={"x-max-priority": 9}),
-    Queue("bulk", routing_key="bulk", queue_arguments={"x-max-priority": 9}),
+    Queue(
+        "interactive",
+        Exchange("interactive"),
+        routing_key="interactive",
+        queue_arguments={"x-max-priority": 9},
+    ),
+    Queue("bulk", Exchange("bulk"), routing_key="bulk", queue_arguments={"x-max-priority": 9}),
 ]
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
 CELERY_TASK_CREATE_MISSING_QUEUES = False
