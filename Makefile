@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format setup browser clean
+.PHONY: run test lint format setup test-packages clean
 
 run: setup
 	scripts/run.sh
 
-test: setup browser
+test: setup test-packages
 	scripts/test.sh
 
 lint: setup
@@ -37,8 +37,9 @@ static/vendor/.installed: package.json package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-ws/dist/ws.js static/vendor/
 	touch $@
 
-browser:
-	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium
+# The tests start their own redis-server and drive Debian's chromium (never a downloaded browser).
+test-packages:
+	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium redis-server:redis-server
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles var
