@@ -101,7 +101,7 @@ def start_celery_worker(
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-n", name,
          "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle"],
+         "--without-gossip", "--without-mingle", "--include", "tests.support.test_kinds"],
         cwd=ROOT, env=child_env(database_url, **(env or {})), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
