@@ -48,6 +48,10 @@ def record_ids(ctx):
     if params.get("sleep"):
         time.sleep(float(params["sleep"]))
     failing = set(params.get("fail_ids", []))
+    if params.get("fail_once_tag"):
+        # Items in fail_once_ids fail the first time they are seen under this tag, then succeed.
+        key = f"test-fail-once:{params['fail_once_tag']}"
+        failing |= {i for i in params.get("fail_once_ids", []) if i in ctx.ids and _redis().sadd(key, i)}
     ok = [i for i in ctx.ids if i not in failing]
     _record(ctx, ok)
     return ChunkOutcome(done=len(ok), failures=[(i, f"item {i} is broken") for i in ctx.ids if i in failing])
