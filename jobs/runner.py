@@ -40,6 +40,8 @@ def claim_chunk(job_id, index):
             return None
         job = chunk.job
         if job.status not in (Job.Status.QUEUED, Job.Status.RUNNING) or job.error:
+            if chunk.status == JobChunk.Status.RUNNING and chunk.lease_until and chunk.lease_until > now:
+                return None  # a live claim elsewhere finishes its transaction and records it
             # Cancelled (or failed) while this message waited: the chunk never runs.
             JobChunk.objects.filter(pk=chunk.pk).update(
                 status=JobChunk.Status.CANCELLED, finished=now, lease_until=None
