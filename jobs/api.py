@@ -78,6 +78,6 @@ def retry_job(request, job_id: uuid.UUID):
     job = _owned(request, job_id)
     try:
         new_job = services.retry_failed(job)
-    except ValueError as exc:
+    except (ValueError, LookupError) as exc:
         return 409, {"detail": str(exc)}
     return 201, job_payload(new_job)

@@ -86,7 +86,7 @@ def retry(request, job_id):
     job = _owned_or_404(job_id, request.user)
     try:
         new_job = services.retry_failed(job, request.user)
-    except ValueError as exc:
+    except (ValueError, LookupError) as exc:  # nothing to retry, or the kind no longer exists
         return HttpResponse(str(exc), status=409, content_type="text/plain")
     publish_job(new_job.pk, force=True)
     if request.htmx:

@@ -207,6 +207,9 @@ JOBS_SMALL_JOB = 5000  # bulk jobs up to this many ids run ahead of bigger ones
 JOBS_PROGRESS_INTERVAL_MS = int(os.environ.get("JOBS_PROGRESS_INTERVAL_MS", 250))  # ~4 cards/s per job
 JOBS_SWEEP_BATCH = 500
 JOBS_RESULT_PRUNE_BATCH = 2000
+# Extra modules that register job kinds, imported when the jobs app is ready (the tests use it to
+# give their worker and web processes the test-only kinds).
+JOBS_EXTRA_KIND_MODULES = env_list("JOBS_EXTRA_KIND_MODULES", "")
 # Synced into django-celery-beat's tables by the DatabaseScheduler (editable in the admin).
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "jobs.tasks.sweep", "schedule": 60.0, "options": {"expires": 50}},
