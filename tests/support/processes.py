@@ -87,7 +87,7 @@ def child_env(database_url, **extra):
     env["DATABASE_URL"] = database_url
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONUNBUFFERED"] = "1"
-    env["JOBS_EXTRA_KIND_MODULES"] = "tests.support.test_kinds"  # test-only job kinds, in every service
+    env.setdefault("JOBS_EXTRA_KIND_MODULES", "tests.support.test_kinds")  # test-only kinds, every service
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
