@@ -74,7 +74,8 @@ def configure_django(workdir, redis_url):
     os.environ.update(
         REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url, DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
         SECRET_KEY="bench-secret-key-0123456789-not-for-production", DEBUG="0",
-        ALLOWED_HOSTS="localhost,127.0.0.1", MEDIA_ROOT=str(workdir / "media"), MEDIAFLOW_VAR_DIR=str(workdir),
+        ALLOWED_HOSTS="localhost,127.0.0.1", MEDIA_ROOT=str(workdir / "media"),
+        MEDIAFLOW_VAR_DIR=str(workdir),
         WHITENOISE_USE_FINDERS="1", JOBS_EXTRA_KIND_MODULES="bench.bench_kinds", LOG_LEVEL="WARNING",
     )  # fmt: skip
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -152,7 +153,10 @@ def measure(args):
     except BaseException:
         from tests.support.processes import tail
 
-        print(f"worker log:\n{tail(logs / 'worker.log')}\ndaphne log:\n{tail(logs / 'daphne.log')}", file=sys.stderr)
+        print(
+            f"worker log:\n{tail(logs / 'worker.log')}\ndaphne log:\n{tail(logs / 'daphne.log')}",
+            file=sys.stderr,
+        )
         raise
     finally:
         stop_process(worker)
@@ -193,7 +197,8 @@ def main():
     print(f"\nmessages measured: {result['messages']}   (target p95 < 100 ms: "
           f"{'met' if result['p95_ms'] < 100 else 'MISSED'})")  # fmt: skip
     print(
-        f"tiny jobs: {result['jobs_per_s']:.1f} jobs/s end to end (submitted at {result['submit_per_s']:.0f}/s)"
+        f"tiny jobs: {result['jobs_per_s']:.1f} jobs/s end to end "
+        f"(submitted at {result['submit_per_s']:.0f}/s)"
     )
     if args.json:
         Path(args.json).write_text(

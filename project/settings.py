@@ -215,3 +215,7 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "jobs.tasks.sweep", "schedule": 60.0, "options": {"expires": 50}},
     "jobs-prune-task-results": {"task": "jobs.tasks.prune_task_results", "schedule": 3600.0},
 }
+# redis-py 8's asyncio client defaults to a 5 s socket timeout, equal to channels-redis' 5 s
+# blocking BZPOPMIN: an idle websocket's consumer died with "Timeout reading" after ~5 s. A longer
+# socket timeout keeps idle job pages connected (tests/integration/test_jobs_progress.py).
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 30}]

@@ -92,3 +92,16 @@ def test_user_b_sees_nothing_of_user_a(celery_worker, live_server_url, test_kind
     owner.force_login(alice)
     body = owner.get(f"/api/jobs/{job.pk}/").json()
     assert body["status"] == "succeeded" and body["done"] == 40
+
+
+def test_an_idle_page_still_receives_progress(
+    celery_worker, live_server_url, test_kinds, make_user, session_cookie
+):
+    """channels-redis blocks 5 s per receive; the socket must outlive idle periods longer than that."""
+    import time
+
+    user = make_user()
+    with open_socket(live_server_url, session_cookie(user)) as ws:
+        time.sleep(6.5)  # idle on purpose: nothing to wait for but the clock
+        job = submit("test.record", user, [1, 2, 3])
+        assert follow_job(ws, job.pk)[-1]["status"] == "succeeded"
