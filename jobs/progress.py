@@ -6,7 +6,10 @@ expiry), and the final state is always sent. Each event carries `seq` (see Job.p
 so a socket can drop a stale card that overtook a newer one.
 """
 
+import asyncio
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import redis
@@ -15,16 +18,30 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.template.loader import render_to_string
 
+logger = logging.getLogger(__name__)
+
 
 def user_group(user_id):
     """Every user has exactly one group; a websocket joins only its own user's group."""
     return f"jobs-user-{int(user_id)}"
 
 
+def group_send(group, event):
+    """Send from sync code, even when this thread already runs an event loop (then via a helper
+    thread, as async_to_sync refuses to run inside a loop)."""
+    send = async_to_sync(get_channel_layer().group_send)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        send(group, event)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(send, group, event).result()
+
+
 def send_to_user(user_id, html):
     """Push a server-rendered HTML fragment to every open page of this user."""
-    layer = get_channel_layer()
-    async_to_sync(layer.group_send)(user_group(user_id), {"type": "job.update", "html": html})
+    group_send(user_group(user_id), {"type": "job.update", "html": html})
 
 
 @lru_cache(maxsize=1)
@@ -59,13 +76,16 @@ def publish_job(job_id, *, force=False):
     """Send the job's current card to its owner's pages; returns whether something was sent."""
     from jobs.models import Job
 
-    if not force and not throttle_allows(job_id):
+    try:
+        if not force and not throttle_allows(job_id):
+            return False
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None:
+            return False
+        group_send(user_group(job.owner_id), job_event(job))
+    except Exception:
+        # Progress is a view of the database, never a reason to fail the work: a page that missed
+        # this card converges on its next card or on the snapshot its socket gets on (re)connect.
+        logger.exception("jobs: could not publish progress of job %s", job_id)
         return False
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None:
-        return False
-    if not job.is_active:
-        force = True  # the final state is never throttled away
-    layer = get_channel_layer()
-    async_to_sync(layer.group_send)(user_group(job.owner_id), job_event(job))
     return True

@@ -1,7 +1,6 @@
 """In the browser: job cards arrive and move over the websocket, with no reload."""
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import expect
@@ -43,9 +42,7 @@ def test_retry_from_the_browser_and_watch_the_bar_move_to_the_end(page, celery_w
         "fail_once_tag": uuid.uuid4().hex,
         "fail_once_ids": list(range(1, 61)),
     }
-    # (From another thread: Playwright's event loop owns this one, and submit publishes a card.)
-    with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(submit, "test.record", user, range(1, 201), params=params).result()
+    first = submit("test.record", user, range(1, 201), params=params)
     card = page.locator(f"#job-{first.pk}")
     expect(card).to_have_attribute("data-status", "partial", timeout=30_000)
     expect(card).to_have_attribute("data-failed", "60")

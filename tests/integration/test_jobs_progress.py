@@ -1,12 +1,10 @@
 """Live progress over the real websocket (daphne + channels-redis) from a real worker."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.test import Client
 
 from jobs.models import Job
-from jobs.progress import user_group
+from jobs.progress import group_send, user_group
 from jobs.services import submit
 from tests.support.job_cards import cards, follow_job
 from tests.support.processes import wait_until
@@ -62,9 +60,8 @@ def test_stale_card_arriving_after_the_final_one_is_dropped(
         stale = Job.objects.get(pk=job.pk)
         stale.status, stale.done = "running", 10  # what an earlier, overtaken event looked like
         fresh_marker = '<p id="marker">after</p>'
-        layer = get_channel_layer()
-        async_to_sync(layer.group_send)(user_group(user.pk), job_event(stale))
-        async_to_sync(layer.group_send)(user_group(user.pk), {"type": "job.update", "html": fresh_marker})
+        group_send(user_group(user.pk), job_event(stale))
+        group_send(user_group(user.pk), {"type": "job.update", "html": fresh_marker})
         assert ws.recv(timeout=10) == fresh_marker  # the stale card was never delivered
 
 
