@@ -15,6 +15,7 @@ class JobChunkInline(admin.TabularInline):
         "failed",
         "attempt",
         "retries",
+        "worker",
         "lease_until",
         "finished",
         "error",

@@ -33,6 +33,9 @@ def test_job_runs_every_id_exactly_once_and_succeeds(celery_worker, test_kinds, 
     assert (job.done, job.failed) == (95, 0)
     assert test_kinds.effects(job.pk) == {i: 1 for i in range(1, 96)}
     assert chunk_statuses(job) == {"done"}
+    assert set(JobChunk.objects.filter(job=job).values_list("worker", flat=True)) == {
+        celery_worker.worker_name
+    }
     assert job.started <= job.finished
     # One TaskResult per chunk task (not per id, not per progress event), under the derived id.
     results = TaskResult.objects.filter(task_id__startswith=f"job-{job.pk}-")

@@ -98,3 +98,31 @@ def test_admin_lists_jobs_and_cancels(make_user, test_kinds):
     assert client.get(f"/admin/jobs/job/{job.pk}/change/").status_code == 200
     client.post("/admin/jobs/job/", {"action": "cancel_jobs", "_selected_action": [str(job.pk)]})
     assert Job.objects.get(pk=job.pk).status == "cancelled"
+
+
+def test_admin_retries_failed_items(make_user, test_kinds):
+    admin = make_user(is_staff=True, is_superuser=True)
+    job = submit("test.record", make_user(), [1, 2, 3], params={"fail_ids": [2]})
+    runner.run_chunk(job.pk, 0)
+    logged_in(admin).post(
+        "/admin/jobs/job/", {"action": "retry_failed_items", "_selected_action": [str(job.pk)]}
+    )
+    retry = Job.objects.get(retry_of=job)
+    assert (retry.total, retry.owner_id) == (1, job.owner_id)
+
+
+def test_expired_task_results_are_pruned_in_batches(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_celery_results.models import TaskResult
+
+    from jobs.results import prune_expired_results
+
+    old = timezone.now() - timedelta(seconds=settings.CELERY_RESULT_EXPIRES + 60)
+    for n in range(5):
+        TaskResult.objects.create(task_id=f"old-{n}", status="SUCCESS")
+    TaskResult.objects.filter(task_id__startswith="old-").update(date_done=old)
+    TaskResult.objects.create(task_id="fresh", status="SUCCESS")
+    assert prune_expired_results(batch_size=2) == 5
+    assert list(TaskResult.objects.values_list("task_id", flat=True)) == ["fresh"]
