@@ -213,7 +213,9 @@ JOBS_EXTRA_KIND_MODULES = env_list("JOBS_EXTRA_KIND_MODULES", "")
 # Synced into django-celery-beat's tables by the DatabaseScheduler (editable in the admin).
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "jobs.tasks.sweep", "schedule": 60.0, "options": {"expires": 50}},
-    "jobs-prune-task-results": {"task": "jobs.tasks.prune_task_results", "schedule": 3600.0},
+    # Under celery's own key, so beat runs this batched prune instead of its built-in daily
+    # backend_cleanup (one unbounded DELETE in one transaction).
+    "celery.backend_cleanup": {"task": "jobs.tasks.prune_task_results", "schedule": 3600.0},
 }
 # redis-py 8's asyncio client defaults to a 5 s socket timeout, equal to channels-redis' 5 s
 # blocking BZPOPMIN: an idle websocket's consumer died with "Timeout reading" after ~5 s. A longer

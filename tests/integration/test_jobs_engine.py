@@ -59,6 +59,17 @@ def test_small_auto_job_runs_on_interactive_queue(celery_worker, test_kinds, mak
     finished(big)
 
 
+def test_interactive_chunk_that_expired_in_the_queue_moves_to_bulk(
+    celery_worker, test_kinds, make_user, settings
+):
+    settings.JOBS_INTERACTIVE_EXPIRES = -5  # already stale when the worker receives it
+    job = finished(submit("test.record_auto", make_user(), [1, 2, 3]))
+    assert job.queue == "interactive" and job.status == "succeeded"
+    chunk = JobChunk.objects.get(job=job)
+    assert chunk.attempt == 2  # the expired message was revoked and the chunk sent again to bulk
+    assert test_kinds.effects(job.pk) == {1: 1, 2: 1, 3: 1}
+
+
 def test_permanent_error_lands_in_failures_and_job_is_partial(celery_worker, test_kinds, make_user):
     job = submit(
         "test.record",
@@ -108,6 +119,21 @@ def test_transient_error_is_retried_with_backoff_and_succeeds(celery_worker, tes
         assert times[1] - times[0] >= 0.19 and times[2] - times[1] >= 0.39
         result = TaskResult.objects.filter(task_id=chunk.task_id, status="SUCCESS")
         wait_until(result.exists, 10, "chunk task result")
+
+
+def test_transient_error_that_never_clears_fails_the_chunk_after_max_retries(
+    celery_worker, test_kinds, make_user, settings
+):
+    user = make_user()
+    job = finished(submit("test.flaky", user, range(1, 11), params={"fail_times": 99}), timeout=40)
+    chunk = JobChunk.objects.get(job=job)
+    assert (job.status, job.failed, chunk.status, chunk.retries) == (
+        "failed",
+        10,
+        "failed",
+        settings.JOBS_MAX_RETRIES,
+    )
+    assert "database is locked (simulated)" in JobFailure.objects.filter(job=job).first().reason
 
 
 def test_unexpected_handler_exception_fails_the_job_with_reason(celery_worker, test_kinds, make_user):

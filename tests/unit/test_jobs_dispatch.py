@@ -49,3 +49,9 @@ def test_backoff_is_exponential_with_jitter_and_capped(settings, retries):
 
 def test_task_id_names_job_chunk_and_attempt():
     assert dispatch.task_id_for("abc", 3, 2) == "job-abc-c3-a2"
+
+
+def test_beat_runs_the_sweep_every_minute_and_the_batched_prune_instead_of_celerys(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["jobs-sweep"]["task"] == "jobs.tasks.sweep" and schedule["jobs-sweep"]["schedule"] == 60
+    assert schedule["celery.backend_cleanup"]["task"] == "jobs.tasks.prune_task_results"
