@@ -149,6 +149,7 @@ def requeue_for_retry(job_id, index, countdown):
     """Before a retry: the chunk waits queued, its lease covering the back-off."""
     from jobs.dispatch import lease_deadline
 
-    JobChunk.objects.filter(job_id=job_id, index=index, status=JobChunk.Status.RUNNING).update(
+    live = (JobChunk.Status.QUEUED, JobChunk.Status.RUNNING)  # the error may have hit the claim itself
+    JobChunk.objects.filter(job_id=job_id, index=index, status__in=live).update(
         status=JobChunk.Status.QUEUED, retries=F("retries") + 1, lease_until=lease_deadline(countdown)
     )
