@@ -77,6 +77,14 @@ class Job(models.Model):
         return 100 if not self.total else min(100, round(100 * self.processed / self.total))
 
     @property
+    def done_percent(self):
+        return 100 * self.done / self.total if self.total else 100
+
+    @property
+    def failed_percent(self):
+        return 100 * self.failed / self.total if self.total else 0
+
+    @property
     def undoable(self):
         """A deferred job not yet started can be undone (cancelled before any id is touched)."""
         return self.status == self.Status.QUEUED and self.run_after is not None and not self.started
