@@ -20,7 +20,9 @@ def _int_ids(ids):
     """Validate and de-duplicate ids lazily (order kept), so a bad id fails before anything is sent."""
     seen = set()
     for raw in ids:
-        if isinstance(raw, bool) or not isinstance(raw, int):
+        if isinstance(raw, bool):
+            raise ValueError(f"job ids must be integers, got {raw!r}")
+        if not isinstance(raw, int):
             try:
                 value = int(raw)
             except (TypeError, ValueError):

@@ -33,6 +33,8 @@ def test_submit_writes_job_and_chunks_in_few_queries(
 def test_bad_ids_are_refused_and_nothing_is_created(make_user, test_kinds):
     with pytest.raises(ValueError, match="integers"):
         submit("test.record", make_user(), [1, 2, "x"])
+    with pytest.raises(ValueError, match="integers"):
+        submit("test.record", make_user(), [1, True])
     assert not Job.objects.exists()
 
 
