@@ -1,3 +1,83 @@
-from ninja import Router
+"""Reading and controlling a job over the API. Submitting (POST /api/jobs/) is the media library's.
+
+No auth is set here: the API's global auth (session with CSRF, later also Bearer tokens) applies.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.http import Http404
+from ninja import Router, Schema
+
+from jobs import services
+from jobs.models import Job, JobFailure
 
 router = Router(tags=["jobs"])
+
+MAX_FAILURES = 1000
+
+
+class FailureOut(Schema):
+    item_id: int
+    reason: str
+
+
+class JobOut(Schema):
+    id: uuid.UUID
+    kind: str
+    status: str
+    total: int
+    done: int
+    failed: int
+    failures: list[FailureOut]
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+
+
+def _caller(request):
+    """The authenticated user, whichever auth answered (session user, or a token's user)."""
+    auth = request.auth
+    if getattr(auth, "is_authenticated", False) and hasattr(auth, "pk"):
+        return auth
+    return getattr(auth, "user", None) or request.user
+
+
+def _owned(request, job_id):
+    try:
+        return services.owned_job(job_id, _caller(request))
+    except Job.DoesNotExist:
+        raise Http404("No such job") from None
+
+
+def job_payload(job):
+    failures = JobFailure.objects.filter(job=job).order_by("chunk_index", "item_id")[:MAX_FAILURES]
+    return {
+        "id": job.pk, "kind": job.kind, "status": job.status, "total": job.total, "done": job.done,
+        "failed": job.failed, "failures": [{"item_id": f.item_id, "reason": f.reason} for f in failures],
+        "created": job.created, "started": job.started, "finished": job.finished,
+    }  # fmt: skip
+
+
+@router.get("/{uuid:job_id}/", response=JobOut)
+def get_job(request, job_id: uuid.UUID):
+    return job_payload(_owned(request, job_id))
+
+
+@router.post("/{uuid:job_id}/cancel/", response=JobOut)
+def cancel_job(request, job_id: uuid.UUID):
+    job = _owned(request, job_id)
+    services.cancel_job(job)
+    job.refresh_from_db()
+    return job_payload(job)
+
+
+@router.post("/{uuid:job_id}/retry/", response={201: JobOut, 409: dict})
+def retry_job(request, job_id: uuid.UUID):
+    """Retry only the failed items, as a new job (its id is in the answer)."""
+    job = _owned(request, job_id)
+    try:
+        new_job = services.retry_failed(job)
+    except (ValueError, LookupError) as exc:
+        return 409, {"detail": str(exc)}
+    return 201, job_payload(new_job)

@@ -1,7 +1,24 @@
-"""The one place that publishes job events to browsers (through the channel layer)."""
+"""The one place that publishes job events to browsers (through the channel layer).
 
+A job's card is rendered on the server and pushed to its owner's group as an htmx out-of-band
+swap. Publishing is throttled per job across every worker process (a Redis key with a short
+expiry), and the final state is always sent. Each event carries `seq` (see Job.progress_seq)
+so a socket can drop a stale card that overtook a newer one.
+"""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
 
 
 def user_group(user_id):
@@ -9,7 +26,66 @@ def user_group(user_id):
     return f"jobs-user-{int(user_id)}"
 
 
+def group_send(group, event):
+    """Send from sync code, even when this thread already runs an event loop (then via a helper
+    thread, as async_to_sync refuses to run inside a loop)."""
+    send = async_to_sync(get_channel_layer().group_send)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        send(group, event)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(send, group, event).result()
+
+
 def send_to_user(user_id, html):
     """Push a server-rendered HTML fragment to every open page of this user."""
-    layer = get_channel_layer()
-    async_to_sync(layer.group_send)(user_group(user_id), {"type": "job.update", "html": html})
+    group_send(user_group(user_id), {"type": "job.update", "html": html})
+
+
+@lru_cache(maxsize=1)
+def _redis():
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def throttle_allows(job_id):
+    """At most one progress event per interval per job, whichever process asks first."""
+    key = f"jobs:progress:{job_id}"
+    return bool(_redis().set(key, 1, nx=True, px=settings.JOBS_PROGRESS_INTERVAL_MS))
+
+
+def render_card(job, *, oob=True):
+    """The job card (templates/jobs/_job_card.html); every user string is autoescaped there."""
+    from jobs.registry import get_kind
+
+    try:
+        label = get_kind(job.kind).label
+    except LookupError:
+        label = job.kind
+    return render_to_string(
+        "jobs/_job_card.html", {"job": job, "label": label, "oob": oob, "published": f"{time.time():.6f}"}
+    )
+
+
+def job_event(job):
+    return {"type": "job.update", "html": render_card(job), "job": str(job.pk), "seq": job.progress_seq}
+
+
+def publish_job(job_id, *, force=False):
+    """Send the job's current card to its owner's pages; returns whether something was sent."""
+    from jobs.models import Job
+
+    try:
+        if not force and not throttle_allows(job_id):
+            return False
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None:
+            return False
+        group_send(user_group(job.owner_id), job_event(job))
+    except Exception:
+        # Progress is a view of the database, never a reason to fail the work: a page that missed
+        # this card converges on its next card or on the snapshot its socket gets on (re)connect.
+        logger.exception("jobs: could not publish progress of job %s", job_id)
+        return False
+    return True

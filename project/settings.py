@@ -195,3 +195,34 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Jobs engine ----------------------------------------------------------------------------
+# A running chunk's claim is trusted this long (beyond the hard time limit, so a live chunk is
+# never resent); a sent-but-unclaimed chunk this long. After that the recovery sweep resends it.
+JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", JOB_CHUNK_TIME_LIMIT + 30))
+JOBS_QUEUED_LEASE_SECONDS = float(os.environ.get("JOBS_QUEUED_LEASE_SECONDS", 600))
+# Longest wait parked in the broker (retry back-off, undo window); longer waits stay in the DB.
+JOBS_MAX_COUNTDOWN = 60
+assert JOBS_MAX_COUNTDOWN * 10 < CELERY_BROKER_VISIBILITY_TIMEOUT
+JOBS_MAX_RETRIES = int(os.environ.get("JOBS_MAX_RETRIES", 5))
+JOBS_RETRY_BACKOFF_BASE = float(os.environ.get("JOBS_RETRY_BACKOFF_BASE", 2))
+JOBS_RETRY_BACKOFF_MAX = float(os.environ.get("JOBS_RETRY_BACKOFF_MAX", 60))
+JOBS_INTERACTIVE_EXPIRES = int(os.environ.get("JOBS_INTERACTIVE_EXPIRES", 300))
+JOBS_SMALL_JOB = 5000  # bulk jobs up to this many ids run ahead of bigger ones
+JOBS_PROGRESS_INTERVAL_MS = int(os.environ.get("JOBS_PROGRESS_INTERVAL_MS", 250))  # ~4 cards/s per job
+JOBS_SWEEP_BATCH = 500
+JOBS_RESULT_PRUNE_BATCH = 2000
+# Extra modules that register job kinds, imported when the jobs app is ready (the tests use it to
+# give their worker and web processes the test-only kinds).
+JOBS_EXTRA_KIND_MODULES = env_list("JOBS_EXTRA_KIND_MODULES", "")
+# Synced into django-celery-beat's tables by the DatabaseScheduler (editable in the admin).
+CELERY_BEAT_SCHEDULE = {
+    "jobs-sweep": {"task": "jobs.tasks.sweep", "schedule": 60.0, "options": {"expires": 50}},
+    # Under celery's own key, so beat runs this batched prune instead of its built-in daily
+    # backend_cleanup (one unbounded DELETE in one transaction).
+    "celery.backend_cleanup": {"task": "jobs.tasks.prune_task_results", "schedule": 3600.0},
+}
+# redis-py 8's asyncio client defaults to a 5 s socket timeout, equal to channels-redis' 5 s
+# blocking BZPOPMIN: an idle websocket's consumer died with "Timeout reading" after ~5 s. A longer
+# socket timeout keeps idle job pages connected (tests/integration/test_jobs_progress.py).
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 30}]

@@ -36,7 +36,11 @@ def celery_worker(test_database_url, service_logs):
     from project.celery import app
 
     app.control.purge()  # a shared broker (RabbitMQ) may hold messages of an earlier run
-    proc = start_celery_worker(test_database_url, service_logs / "worker.log")
+    # Short retry back-off keeps the transient-error tests fast; the logic is the production one.
+    proc = start_celery_worker(
+        test_database_url, service_logs / "worker.log",
+        env={"JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4"},
+    )  # fmt: skip
     yield proc
     stop_process(proc)
 
@@ -104,3 +108,13 @@ def page(browser, live_server_url):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def test_kinds(django_db_blocker):
+    """The test-only job kinds, registered in this process (workers load them with --include)."""
+    from tests.support import test_kinds
+
+    with django_db_blocker.unblock():
+        test_kinds.create_effects_table()
+    return test_kinds

@@ -1,0 +1,43 @@
+"""Reading jobs for a user: every query is scoped to the owner."""
+
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from jobs.models import Job, JobChunk, JobFailure
+
+RECENT_MINUTES = 30
+
+
+def jobs_of(user):
+    return Job.objects.filter(owner_id=user.pk)
+
+
+def panel_jobs(user, limit=8):
+    """Active jobs and the ones that finished in the last half hour, newest first."""
+    recent = timezone.now() - timedelta(minutes=RECENT_MINUTES)
+    return list(
+        jobs_of(user).filter(Q(status__in=Job.ACTIVE) | Q(finished__gte=recent)).order_by("-created")[:limit]
+    )
+
+
+def job_history(user, *, status=None, kind=None, before=None, limit=50):
+    """Keyset pagination on (created, id): the page after `before` (a Job), never an OFFSET."""
+    qs = jobs_of(user)
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if before is not None:
+        qs = qs.filter(Q(created__lt=before.created) | Q(created=before.created, id__lt=before.id))
+    rows = list(qs.order_by("-created", "-id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def chunks_of(job, limit=200):
+    return JobChunk.objects.filter(job=job).defer("ids").order_by("index")[:limit]
+
+
+def failures_of(job, limit=500):
+    return JobFailure.objects.filter(job=job).order_by("chunk_index", "item_id")[:limit]

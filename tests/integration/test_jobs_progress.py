@@ -1,0 +1,104 @@
+"""Live progress over the real websocket (daphne + channels-redis) from a real worker."""
+
+import pytest
+from django.test import Client
+
+from jobs.models import Job
+from jobs.progress import group_send, user_group
+from jobs.services import submit
+from tests.support.job_cards import cards, follow_job
+from tests.support.processes import wait_until
+from tests.support.websocket import open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_progress_fragments_never_go_back_and_end_succeeded(
+    celery_worker, live_server_url, test_kinds, make_user, session_cookie
+):
+    user = make_user()
+    with open_socket(live_server_url, session_cookie(user)) as ws:
+        job = submit("test.record", user, range(1, 301), params={"chunk_size": 10, "sleep": 0.05})
+        states = follow_job(ws, job.pk)
+    dones = [s["done"] for s in states]
+    assert len([d for d in dones if 0 < d < 300]) >= 2, dones  # several intermediate fragments
+    assert dones == sorted(dones)  # data-done never decreases
+    assert len(dones) < 30 + 2  # throttled: not one message per chunk (~4/s)
+    assert states[-1]["status"] == "succeeded" and states[-1]["done"] == 300 and states[-1]["total"] == 300
+    job.refresh_from_db()
+    assert (job.status, job.done, job.failed) == ("succeeded", 300, 0)
+
+
+def test_reconnect_gets_a_snapshot_with_the_true_final_state(
+    celery_worker, live_server_url, test_kinds, make_user, session_cookie
+):
+    """htmx-ws replays nothing after a reconnect: the snapshot on connect brings the truth."""
+    user = make_user()
+    cookie = session_cookie(user)
+    with open_socket(live_server_url, cookie) as ws:
+        job = submit("test.record", user, range(1, 101), params={"chunk_size": 10, "sleep": 0.05})
+        first = [c for c in cards(ws.recv(timeout=10)) if c[0] == str(job.pk)]
+        assert first and first[0][1]["status"] in ("queued", "running")
+    # Offline while the job finishes: every progress message of that time is lost.
+    wait_until(lambda: Job.objects.get(pk=job.pk).finished is not None, 30, "job to finish")
+    with open_socket(live_server_url, cookie) as ws:
+        snapshot = dict(cards(ws.recv(timeout=10)))
+    assert snapshot[str(job.pk)]["status"] == "succeeded"
+    assert snapshot[str(job.pk)]["done"] == 100
+
+
+def test_stale_card_arriving_after_the_final_one_is_dropped(
+    celery_worker, live_server_url, test_kinds, make_user, session_cookie
+):
+    """Cards from two worker processes can cross in flight; a socket never moves backwards."""
+    from jobs.progress import job_event
+
+    user = make_user()
+    with open_socket(live_server_url, session_cookie(user)) as ws:
+        job = submit("test.record", user, range(1, 21), params={"chunk_size": 10})
+        follow_job(ws, job.pk)
+        stale = Job.objects.get(pk=job.pk)
+        stale.status, stale.done = "running", 10  # what an earlier, overtaken event looked like
+        fresh_marker = '<p id="marker">after</p>'
+        group_send(user_group(user.pk), job_event(stale))
+        group_send(user_group(user.pk), {"type": "job.update", "html": fresh_marker})
+        assert ws.recv(timeout=10) == fresh_marker  # the stale card was never delivered
+
+
+def test_user_b_sees_nothing_of_user_a(celery_worker, live_server_url, test_kinds, make_user, session_cookie):
+    alice, bob = make_user("alice"), make_user("bob")
+    with open_socket(live_server_url, session_cookie(bob)) as bob_ws:
+        with open_socket(live_server_url, session_cookie(alice)) as alice_ws:
+            job = submit("test.record", alice, range(1, 41), params={"chunk_size": 10, "sleep": 0.05})
+            follow_job(alice_ws, job.pk)
+        with pytest.raises(TimeoutError):
+            bob_ws.recv(timeout=0.5)  # no snapshot (bob has no jobs) and none of alice's events
+    with open_socket(live_server_url, session_cookie(bob)) as bob_ws, pytest.raises(TimeoutError):
+        bob_ws.recv(timeout=0.5)  # a fresh connect's snapshot holds only bob's own jobs
+
+    client = Client()
+    client.force_login(bob)
+    assert client.get(f"/jobs/{job.pk}/").status_code == 404
+    assert client.post(f"/jobs/{job.pk}/cancel/").status_code == 404
+    assert client.post(f"/jobs/{job.pk}/retry/").status_code == 404
+    assert client.get(f"/api/jobs/{job.pk}/").status_code == 404
+    assert client.post(f"/api/jobs/{job.pk}/cancel/").status_code == 404
+    assert client.post(f"/api/jobs/{job.pk}/retry/").status_code == 404
+    assert str(job.pk) not in client.get("/jobs/").content.decode()
+    owner = Client()
+    owner.force_login(alice)
+    body = owner.get(f"/api/jobs/{job.pk}/").json()
+    assert body["status"] == "succeeded" and body["done"] == 40
+
+
+def test_an_idle_page_still_receives_progress(
+    celery_worker, live_server_url, test_kinds, make_user, session_cookie
+):
+    """channels-redis blocks 5 s per receive; the socket must outlive idle periods longer than that."""
+    import time
+
+    user = make_user()
+    with open_socket(live_server_url, session_cookie(user)) as ws:
+        time.sleep(6.5)  # idle on purpose: nothing to wait for but the clock
+        job = submit("test.record", user, [1, 2, 3])
+        assert follow_job(ws, job.pk)[-1]["status"] == "succeeded"

@@ -1,0 +1,107 @@
+"""Job kinds used only by the tests (imported by the test process and by test workers via
+celery's `--include`). Their effects go to a plain table in the test database, written in the
+engine's transaction, so "processed exactly once" can be counted: no unique key hides duplicates.
+"""
+
+import os
+import time
+
+import redis
+from django.db import OperationalError, connection
+
+from jobs.registry import ChunkOutcome, JobKind, PermanentError, register
+
+EFFECTS_TABLE = "jobs_test_effect"
+
+
+def create_effects_table():
+    with connection.cursor() as cursor:
+        columns = "job_id varchar(64) NOT NULL, item_id bigint NOT NULL"
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} ({columns})")
+
+
+def effects(job_id):
+    """item id -> how many times a handler's effect was committed for it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT item_id, COUNT(*) FROM {EFFECTS_TABLE} WHERE job_id = %s GROUP BY item_id", [str(job_id)]
+        )
+        return dict(cursor.fetchall())
+
+
+def _redis():
+    return redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+def _record(ctx, ids):
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {EFFECTS_TABLE} (job_id, item_id) VALUES (%s, %s)", [(ctx.job_id, i) for i in ids]
+        )
+
+
+def record_ids(ctx):
+    """params: sleep (seconds per chunk), fail_ids (fail those items), permanent_chunks (indexes)."""
+    params = ctx.params
+    if ctx.chunk_index in params.get("permanent_chunks", []):
+        raise PermanentError(f"chunk {ctx.chunk_index} refused: <b>bad target</b>")
+    if params.get("sleep"):
+        time.sleep(float(params["sleep"]))
+    failing = set(params.get("fail_ids", []))
+    if params.get("fail_once_tag"):
+        # Items in fail_once_ids fail the first time they are seen under this tag, then succeed.
+        key = f"test-fail-once:{params['fail_once_tag']}"
+        failing |= {i for i in params.get("fail_once_ids", []) if i in ctx.ids and _redis().sadd(key, i)}
+    ok = [i for i in ctx.ids if i not in failing]
+    _record(ctx, ok)
+    return ChunkOutcome(done=len(ok), failures=[(i, f"item {i} is broken") for i in ctx.ids if i in failing])
+
+
+def flaky_ids(ctx):
+    """Fails with a transient database error `fail_times` times per chunk, then records."""
+    attempts = _redis().incr(f"test-flaky:{ctx.job_id}:{ctx.chunk_index}")
+    _redis().rpush(f"test-flaky-times:{ctx.job_id}:{ctx.chunk_index}", f"{time.time():.6f}")
+    if attempts <= int(ctx.params.get("fail_times", 2)):
+        raise OperationalError("database is locked (simulated)")
+    _record(ctx, ctx.ids)
+    return ChunkOutcome(done=len(ctx.ids))
+
+
+def crash_ids(ctx):
+    if ctx.chunk_index == int(ctx.params.get("crash_chunk", 0)):
+        raise RuntimeError("handler bug <script>")
+    _record(ctx, ctx.ids)
+    return ChunkOutcome(done=len(ctx.ids))
+
+
+def record_ids_outside_transaction(ctx):
+    """A non-atomic kind: records through its own short transaction (idempotent per job+item)."""
+    from django.db import transaction
+
+    if ctx.params.get("sleep"):
+        time.sleep(float(ctx.params["sleep"]))
+    with transaction.atomic(), connection.cursor() as cursor:
+        placeholders = ",".join(["%s"] * len(ctx.ids))
+        cursor.execute(
+            f"DELETE FROM {EFFECTS_TABLE} WHERE job_id = %s AND item_id IN ({placeholders})",
+            [ctx.job_id, *ctx.ids],
+        )
+        _record(ctx, ctx.ids)
+    return ChunkOutcome(done=len(ctx.ids))
+
+
+RECORD = register(JobKind(name="test.record", label="Test <record>", handler=record_ids, chunk_size=10))
+RECORD_AUTO = register(
+    JobKind(name="test.record_auto", label="Test record (auto)", handler=record_ids, queue="auto",
+            chunk_size=10, interactive_max=50)
+)  # fmt: skip
+FLAKY = register(JobKind(name="test.flaky", label="Test flaky", handler=flaky_ids, chunk_size=10))
+CRASH = register(JobKind(name="test.crash", label="Test crash", handler=crash_ids, chunk_size=10))
+DEFERRED = register(
+    JobKind(name="test.deferred", label="Test delete", handler=record_ids, chunk_size=10, defer_seconds=3)
+)
+SLOW_NON_ATOMIC = register(
+    JobKind(name="test.non_atomic", label="Test non-atomic", handler=record_ids_outside_transaction,
+            chunk_size=10, atomic=False)
+)  # fmt: skip
+STAFF = register(JobKind(name="test.staff", label="Test staff", handler=record_ids, staff_only=True))
