@@ -31,9 +31,10 @@ THUMBNAIL_SIZE = 256
 RENDITION_SIZES = (PREVIEW_SIZE, THUMBNAIL_SIZE)  # largest first: each is made from the one before
 
 WEBP_QUALITY = 80
-# libwebp's method trades encode time for size: 4 (Pillow's default) costs ~4x method 0 on a 1024 px
-# preview for ~13% smaller files. Thumbnails are tiny, so they get the better method.
-WEBP_METHOD = {PREVIEW_SIZE: 2, THUMBNAIL_SIZE: 4}
+# libwebp's `method` trades encode time for size. Measured on a photo-like 12 MP source: the 1024 px
+# preview takes 15 ms at method 0 vs 27 ms at 2 and 62 ms at 4 (Pillow's default) for files only 4%
+# and 11% smaller; the 256 px thumbnail is as small at method 1 (1.6 ms) as at 4 (4.2 ms).
+WEBP_METHOD = {PREVIEW_SIZE: 0, THUMBNAIL_SIZE: 1}
 
 _ORIENTATION_TAG = 0x0112
 # EXIF orientation -> the transpose that makes the pixels upright (as ImageOps.exif_transpose).
@@ -170,7 +171,7 @@ def to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
 
 def encode_webp(im: Image.Image, bound: int) -> bytes:
     out = io.BytesIO()
-    im.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD.get(bound, 4))
+    im.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD.get(bound, 1))
     return out.getvalue()
 
 
