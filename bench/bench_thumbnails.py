@@ -219,9 +219,8 @@ def print_table(results, count, repeats):
                 continue
             r = results[(name, method)]
             speedup = f"{r['ms'] / ours:.1f}x" if method in ("easy_thumbnails", "naive") else ""
-            print(
-                f"{name:<9} {method:<17} {r['ms']:>9.1f} {1000 / r['ms']:>9.1f} {r['rss']:>7.0f}MB  {speedup:>8}"
-            )
+            rate = 1000 / r["ms"]
+            print(f"{name:<9} {method:<17} {r['ms']:>9.1f} {rate:>9.1f} {r['rss']:>7.0f}MB  {speedup:>8}")
     j = {m: results.get(("jpeg12mp", m), {}).get("ms") for m in METHODS}
     print("\nTargets on jpeg12mp:")
     if j["easy_thumbnails"]:
@@ -390,8 +389,8 @@ def run_e2e(count):
         )
     print(f"\n2 workers vs 2x one worker: {scaling:.2f}; blobs ready: {ready} of {count}")
     print(
-        "(cores used: our CPU seconds per wall second, 2.0 is perfect for 2 workers; load avg: the machine's\n"
-        " 1-minute load after each run: above 2, other processes were sharing the 2 cores)"
+        "(cores used: our CPU seconds per wall second, 2.0 is perfect for 2 workers; load avg: the\n"
+        " machine's 1-minute load after each run: above 2, other processes were sharing the 2 cores)"
     )
     shutil.rmtree(E2E_DIR / "media", ignore_errors=True)  # gigabytes of seeded originals
     return {"two_workers": both, "one_worker": single, "scaling_vs_2x_single": scaling, "ready": ready}
