@@ -24,6 +24,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
+def restore_pillow_pixel_limit():
+    """The pipeline sets Pillow's process-wide limit; don't leak a test's value into other tests."""
+    before = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = before
+
+
+@pytest.fixture(autouse=True)
 def private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
@@ -194,3 +202,21 @@ def test_a_chunk_costs_a_bounded_number_of_queries(make_user, django_assert_max_
         outcome = run(owner, bad + good)
     assert outcome.done == 10
     assert len(outcome.failures) == 10
+
+
+def test_regenerating_into_a_failure_removes_the_stale_renditions(make_user, settings):
+    owner = make_user()
+    blob = jpeg_blob(800, 600, shade=30)
+    file = add_file(owner, blob)
+    assert run(owner, [file]).done == 1
+    assert default_storage.exists(rendition_name(blob.sha256, 1024))
+
+    settings.MAX_IMAGE_PIXELS = 100_000  # the operator lowered the limit below this 0.48 MP image
+    outcome = run(owner, [file], force=True)
+
+    assert outcome.done == 0
+    assert "too many pixels" in dict(outcome.failures)[file.pk]
+    blob.refresh_from_db()
+    assert blob.thumbnail_status == "failed"
+    for size in (1024, 256):
+        assert not default_storage.exists(rendition_name(blob.sha256, size))

@@ -25,6 +25,14 @@ LIMIT = 50_000_000
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
 
 
+@pytest.fixture(autouse=True)
+def restore_pillow_pixel_limit():
+    """The pipeline sets Pillow's process-wide limit; don't leak a test's value into other tests."""
+    before = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = before
+
+
 def render(data, sizes=(1024, 256), limit=LIMIT):
     return render_renditions(io.BytesIO(data), sizes, max_pixels=limit)
 
@@ -73,6 +81,13 @@ def test_thumbnail_derived_from_preview_matches_a_direct_full_resolution_resize(
     reference = Image.open(io.BytesIO(data)).resize(thumbnail.size, Image.Resampling.LANCZOS)
     mean_error = sum(ImageStat.Stat(ImageChops.difference(thumbnail, reference)).mean) / 3
     assert mean_error < 4, mean_error
+
+
+def test_progressive_jpeg_and_large_png_fit_their_bounds():
+    progressive = encode(photo_like(2000, 1500), "JPEG", quality=85, progressive=True)
+    assert [(r.width, r.height) for r in render(progressive)] == [(1024, 768), (256, 192)]
+    png = encode(photo_like(1500, 2000), "PNG")  # no DCT scaling: resize reduces in integer steps
+    assert [(r.width, r.height) for r in render(png)] == [(768, 1024), (192, 256)]
 
 
 def test_small_images_are_not_enlarged():
