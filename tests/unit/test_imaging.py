@@ -140,6 +140,15 @@ def test_embedded_icc_profile_is_converted_to_srgb():
     assert "icc_profile" not in thumbnail.info  # converted, so no profile travels with the WebP
 
 
+def test_icc_conversion_keeps_alpha():
+    im = Image.new("RGBA", (64, 64), (255, 0, 0, 255))
+    im.paste((255, 0, 0, 0), (32, 0, 64, 64))
+    thumbnail = webp(render(encode(im, "PNG", icc_profile=swapped_primaries_icc()))[1])
+    assert thumbnail.mode == "RGBA"
+    assert near(thumbnail.getpixel((8, 32)), (*GREEN, 255), 20)
+    assert thumbnail.getpixel((56, 32))[3] == 0
+
+
 def test_srgb_profile_keeps_colours():
     from PIL import ImageCms
 
