@@ -13,8 +13,9 @@ The pipeline is built around one reduced decode:
 4. Each smaller rendition is derived from the previous one (256 px from the 1024 px preview).
 
 Colour decision: embedded ICC profiles are converted to sRGB and dropped, not embedded in the
-WebP. Browsers treat untagged images as sRGB, so every thumbnail looks right everywhere, and a
-3-4 KB profile would otherwise double the size of a 256 px thumbnail.
+WebP. Browsers treat untagged images as sRGB, so every thumbnail looks right everywhere (also in
+viewers without colour management), and the profile (0.5 to several KB) would otherwise add up to
+a third to a ~10 KB thumbnail. CMYK without a profile falls back to Pillow's plain conversion.
 """
 
 import io
