@@ -5,7 +5,7 @@ The pipeline is built around one reduced decode:
 1. `Image.open` reads only the header; the pixel count is checked against MAX_IMAGE_PIXELS before
    any pixel is decoded (decompression bombs fail here, cheaply).
 2. JPEGs are decoded with `draft()`: libjpeg scales in the DCT domain (1/2, 1/4, 1/8), so a
-   12-megapixel photo decodes straight to the smallest size that still covers the largest
+   12-megapixel photo decodes straight to the smallest size that (nearly) covers the largest
    rendition. Memory stays bounded by that size, not by the camera's resolution.
    Other formats decode fully; `resize(reducing_gap=...)` then uses cheap `reduce()` steps.
 3. A high-quality (Lanczos) resample makes the largest rendition; colour handling (ICC -> sRGB,
@@ -19,6 +19,7 @@ a third to a ~10 KB thumbnail. CMYK without a profile falls back to Pillow's pla
 """
 
 import io
+import math
 import struct
 import warnings
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ WEBP_QUALITY = 80
 # preview takes 15 ms at method 0 vs 27 ms at 2 and 62 ms at 4 (Pillow's default) for files only 4%
 # and 11% smaller; the 256 px thumbnail is as small at method 1 (1.6 ms) as at 4 (4.2 ms).
 WEBP_METHOD = {PREVIEW_SIZE: 0, THUMBNAIL_SIZE: 1}
+
+# A DCT-scaled decode may be this much smaller than the rendition; the resample then enlarges it
+# slightly (see decode_reduced). 0.95 lets the common 12 MP sizes (4000x3000, 4032x3024) use 1/4.
+DRAFT_UNDERSHOOT = 0.95
 
 _ORIENTATION_TAG = 0x0112
 # EXIF orientation -> the transpose that makes the pixels upright (as ImageOps.exif_transpose).
@@ -104,13 +109,17 @@ def exif_orientation(im: Image.Image) -> int:
 
 
 def decode_reduced(im: Image.Image, bound: int) -> Image.Image:
-    """Decode the pixels, as small as still covers `bound` on the longest side when the codec can.
+    """Decode the pixels, as small as still (nearly) covers `bound` when the codec can scale.
 
-    For JPEG, `draft()` picks the smallest DCT scale whose result is at least the requested size:
-    12 MP (4000x3000) -> 2000x1500 for a 1024 px preview, 500x375 for a 256 px thumbnail.
+    For JPEG, `draft()` picks the smallest DCT scale (1/2, 1/4, 1/8) whose result is at least the
+    requested size. The request may fall short of the target by DRAFT_UNDERSHOOT: a 12 MP photo
+    (4000x3000) then decodes at 1/4 to 1000x750 and is enlarged 2.4% to the 1024 px preview,
+    instead of decoding 4x the pixels at 1/2 and resampling them down. Measured against a
+    full-resolution decode + Lanczos: 47 dB PSNR (vs 51 dB), for ~40% less decode + resize time.
     """
     if im.format == "JPEG":
-        im.draft(None, fit_within(im.width, im.height, bound))
+        width, height = fit_within(im.width, im.height, bound)
+        im.draft(None, (math.ceil(width * DRAFT_UNDERSHOOT), math.ceil(height * DRAFT_UNDERSHOOT)))
     try:
         im.load()
     except Image.DecompressionBombError:
@@ -176,24 +185,26 @@ def encode_webp(im: Image.Image, bound: int) -> bytes:
     return out.getvalue()
 
 
-def render_renditions(source, sizes=RENDITION_SIZES, *, max_pixels: int) -> list[Rendition]:
-    """Make one WebP per size in `sizes` (largest first) from one reduced decode of `source`.
+def render_images(source, sizes=RENDITION_SIZES, *, max_pixels: int) -> list[tuple[int, Image.Image]]:
+    """The upright sRGB image for each bound in `sizes` (largest first), from one reduced decode.
 
     Raises ImageRejected with a user-facing reason for anything that is not a good image.
     """
     sizes = sorted(sizes, reverse=True)
-    with open_image(source, max_pixels) as im:  # all pixel work inside: close() frees the decode
+    with open_image(source, max_pixels) as im:  # close() frees the decoder and the source file
         orientation = exif_orientation(im)
         icc_profile = im.info.get("icc_profile")
+        original_size = im.size
         current = decode_reduced(im, sizes[0])  # animated GIF/WebP: Image.open is at frame 0
         try:
             current = normalise_mode(current)
         except _DECODE_ERRORS as exc:
             raise ImageRejected(f"image is truncated or corrupt ({exc})") from None
 
-        renditions = []
+        images = []
         for index, bound in enumerate(sizes):
-            target = fit_within(current.width, current.height, bound)
+            # The first rendition's size comes from the original (the draft may be a bit smaller).
+            target = fit_within(*(original_size if index == 0 else current.size), bound)
             if target != current.size:
                 current = current.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
             if index == 0:
@@ -201,5 +212,15 @@ def render_renditions(source, sizes=RENDITION_SIZES, *, max_pixels: int) -> list
                 current = to_srgb(current, icc_profile)
                 if orientation in _UPRIGHT:
                     current = current.transpose(_UPRIGHT[orientation])
-            renditions.append(Rendition(bound, current.width, current.height, encode_webp(current, bound)))
-    return renditions
+                if current is im:  # small and already fine: detach it from the file being closed
+                    current = im.copy()
+            images.append((bound, current))
+    return images
+
+
+def render_renditions(source, sizes=RENDITION_SIZES, *, max_pixels: int) -> list[Rendition]:
+    """One WebP per bound in `sizes` (largest first): see render_images."""
+    return [
+        Rendition(bound, im.width, im.height, encode_webp(im, bound))
+        for bound, im in render_images(source, sizes, max_pixels=max_pixels)
+    ]

@@ -1,6 +1,7 @@
 """The imaging pipeline on real bytes made with Pillow: sizes, orientation, colour, formats, bad input."""
 
 import io
+import math
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -10,6 +11,7 @@ from media_library.imaging import (
     decode_reduced,
     fit_within,
     open_image,
+    render_images,
     render_renditions,
 )
 from tests.unit.imaging_samples import (
@@ -72,6 +74,23 @@ def test_jpeg_is_decoded_in_the_dct_domain_not_at_full_resolution():
         assert decode_reduced(im, 1024).size == (1500, 1000)  # 1/2 scale still covers 1024
     with open_image(io.BytesIO(data), LIMIT) as im:
         assert decode_reduced(im, 256).size == (375, 250)  # 1/8 scale covers 256
+
+
+def psnr(a, b):
+    squares = ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).sum2
+    mse = sum(squares) / (3 * a.width * a.height)
+    return 10 * math.log10(255**2 / mse)
+
+
+def test_a_slightly_smaller_dct_scale_is_enlarged_to_the_preview_without_visible_loss():
+    # 2000x1500 is the 12 MP case at half size: 1/2 scale gives 1000x750, 2.4% short of 1024x768.
+    data = encode(photo_like(2000, 1500), "JPEG", quality=95)
+    with open_image(io.BytesIO(data), LIMIT) as im:
+        assert decode_reduced(im, 1024).size == (1000, 750)
+    [(_, preview)] = render_images(io.BytesIO(data), (1024,), max_pixels=LIMIT)
+    assert preview.size == (1024, 768)
+    reference = Image.open(io.BytesIO(data)).resize((1024, 768), Image.Resampling.LANCZOS)
+    assert psnr(preview, reference) > 42  # measured ~47 dB; 40+ is visually indistinguishable
 
 
 def test_thumbnail_derived_from_preview_matches_a_direct_full_resolution_resize():
