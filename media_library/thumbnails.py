@@ -77,8 +77,8 @@ def _remove_renditions(sha256: str) -> None:
 def make_renditions(blob: Blob) -> str:
     """Render and store the blob's renditions. Returns "" on success, else the reason it failed.
 
-    Bad images are an outcome, not an exception; storage errors while writing do raise, so the
-    job engine can retry the chunk.
+    Bad images are an outcome, not an exception (whatever the decoder raises); storage errors while
+    writing do raise, so the job engine can retry the chunk.
     """
     try:
         with default_storage.open(blob.storage_name, "rb") as source:
@@ -89,6 +89,9 @@ def make_renditions(blob: Blob) -> str:
         return str(exc)
     except MemoryError:
         return "not enough memory to decode this image"
+    except Exception as exc:  # a decoder bug on one odd file must not fail the other files of the chunk
+        logger.exception("unexpected error rendering blob %s", blob.pk)
+        return f"the image could not be read ({type(exc).__name__})"
     for rendition in renditions:
         _store(rendition_name(blob.sha256, rendition.size), rendition.data)
     return ""
