@@ -310,11 +310,12 @@ def seed_blobs(count):
     return owner.pk, ids
 
 
-def django_worker_init():
+def django_worker_init(ready):
     sys.path.insert(0, str(ROOT))  # the settings' environment is inherited from the parent
     import django
 
     django.setup()
+    ready.wait()  # the clock starts when every worker is up
 
 
 def run_chunk(args):
@@ -341,9 +342,12 @@ def timed_run(processes, owner_id, ids, force):
     ]
     connections.close_all()
     # Fresh interpreters (spawn), like Celery's worker children: their peak RSS is their own. The
-    # time includes starting them.
-    start = time.perf_counter()
-    with multiprocessing.get_context("spawn").Pool(processes, initializer=django_worker_init) as pool:
+    # clock starts once all of them have started and set up Django.
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(processes + 1)
+    with context.Pool(processes, initializer=django_worker_init, initargs=(ready,)) as pool:
+        ready.wait()
+        start = time.perf_counter()
         results = list(pool.imap_unordered(run_chunk, chunks, chunksize=1))  # like prefetch 1
         seconds = time.perf_counter() - start
     return {
