@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db import IntegrityError
 from django.urls import reverse
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -161,34 +161,36 @@ def upload_files(
 ):
     uploads = request.FILES.getlist("files")
     if not uploads:
-        return 400, {"error": "No files were sent: add one or more `files` parts."}
+        return Status(400, {"error": "No files were sent: add one or more `files` parts."})
     relative_paths = request.POST.getlist("relative_path")
     if relative_paths and len(relative_paths) != len(uploads):
-        return 400, {
-            "error": f"Send one relative_path per file ({len(uploads)} files, {len(relative_paths)} paths)."
-        }
+        counts = f"{len(uploads)} files, {len(relative_paths)} paths"
+        return Status(400, {"error": f"Send one relative_path per file ({counts})."})
     try:
         folder = owned_folder(request.auth, folder_id)
     except Folder.DoesNotExist:
-        return 404, {"error": "Folder not found."}
+        return Status(404, {"error": "Folder not found."})
     outcome = ingest_uploads(request.auth, uploads, folder=folder, relative_paths=relative_paths or None)
-    return 201, {
-        "files": [
-            {
-                "id": item.file.pk,
-                "name": item.file.name,
-                "folder_id": item.file.folder_id,
-                "size": item.file.size,
-                "sha256": item.file.blob.sha256,
-                "width": item.file.blob.width,
-                "height": item.file.blob.height,
-                "duplicate": item.duplicate,
-            }
-            for item in outcome.stored
-        ],
-        "errors": [{"name": name, "error": error} for name, error in outcome.errors],
-        "thumbnail_job_id": outcome.thumbnail_job_id,
-    }
+    return Status(
+        201,
+        {
+            "files": [
+                {
+                    "id": item.file.pk,
+                    "name": item.file.name,
+                    "folder_id": item.file.folder_id,
+                    "size": item.file.size,
+                    "sha256": item.file.blob.sha256,
+                    "width": item.file.blob.width,
+                    "height": item.file.blob.height,
+                    "duplicate": item.duplicate,
+                }
+                for item in outcome.stored
+            ],
+            "errors": [{"name": name, "error": error} for name, error in outcome.errors],
+            "thumbnail_job_id": outcome.thumbnail_job_id,
+        },
+    )
 
 
 @router.get(
@@ -203,21 +205,21 @@ def list_files(request, params: Query[FileListParams]):
         try:
             owned_folder(request.auth, params.folder_id)
         except Folder.DoesNotExist:
-            return 404, {"error": "Folder not found."}
+            return Status(404, {"error": "Folder not found."})
     rows = files_queryset(request.auth, params.folder_id, trashed=params.trashed, q=params.q)
     try:
         page, next_cursor = keyset_page(rows, params.sort, params.cursor, params.limit)
     except BadCursor as exc:
-        return 400, {"error": str(exc)}
-    return 200, {"files": [file_out(f) for f in page], "next_cursor": next_cursor}
+        return Status(400, {"error": str(exc)})
+    return Status(200, {"files": [file_out(f) for f in page], "next_cursor": next_cursor})
 
 
 @router.get("/files/{file_id}/", response={200: FileOut, 404: ErrorOut}, summary="One file")
 def get_file(request, file_id: int):
     media_file = MediaFile.objects.select_related("blob").filter(pk=file_id, owner=request.auth).first()
     if media_file is None:
-        return 404, {"error": "File not found."}
-    return 200, file_out(media_file)
+        return Status(404, {"error": "File not found."})
+    return Status(200, file_out(media_file))
 
 
 @router.get(
@@ -230,13 +232,13 @@ def list_folders(request, params: Query[FolderListParams]):
     try:
         parent = owned_folder(request.auth, params.parent_id)
     except Folder.DoesNotExist:
-        return 404, {"error": "Folder not found."}
+        return Status(404, {"error": "Folder not found."})
     rows = Folder.objects.filter(owner=request.auth, parent=parent)
     try:
         page, next_cursor = keyset_page(rows, "name", params.cursor, params.limit)
     except BadCursor as exc:
-        return 400, {"error": str(exc)}
-    return 200, {"folders": page, "next_cursor": next_cursor}
+        return Status(400, {"error": str(exc)})
+    return Status(200, {"folders": page, "next_cursor": next_cursor})
 
 
 @router.post(
@@ -250,9 +252,9 @@ def make_folder(request, payload: FolderIn):
     try:
         parent = owned_folder(request.auth, payload.parent_id)
     except Folder.DoesNotExist:
-        return 404, {"error": "Folder not found."}
+        return Status(404, {"error": "Folder not found."})
     try:
         folder = create_folder(request.auth, parent, payload.name)
     except IntegrityError:
-        return 409, {"error": "Could not find a free name for the folder; please try again."}
-    return 201, folder
+        return Status(409, {"error": "Could not find a free name for the folder; please try again."})
+    return Status(201, folder)

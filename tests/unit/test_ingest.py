@@ -143,6 +143,14 @@ def test_ingest_stores_bytes_blob_and_file(make_user):
 
 
 @pytest.mark.django_db
+def test_a_1000_character_name_is_bounded_keeping_its_extension(make_user):
+    outcome = ingest_uploads(
+        make_user(), [upload("n" * 1000 + ".webp", images.webp_bytes())], thumbnails=False
+    )
+    assert outcome.stored[0].file.name == "n" * 250 + ".webp"
+
+
+@pytest.mark.django_db
 def test_same_bytes_share_one_blob_and_duplicate_is_per_owner(make_user):
     alice, bob = make_user(), make_user()
     data = images.png_bytes(seed=2)
