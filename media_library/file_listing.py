@@ -55,7 +55,8 @@ def files_queryset(owner, folder_id=None, trashed=False, q=""):
     """The owner's live files of one folder (None = root), or the owner's whole trash."""
     rows = MediaFile.objects.filter(owner=owner).select_related("blob")
     if trashed:
-        rows = rows.filter(trashed_at__isnull=False)
+        # Trashed files have no folder, so the (owner, folder, name, id) index serves the trash too.
+        rows = rows.filter(folder__isnull=True, trashed_at__isnull=False)
     else:
         rows = rows.filter(folder_id=folder_id, trashed_at__isnull=True)
     if q:

@@ -317,3 +317,24 @@ def test_openapi_document_is_valid_json_with_the_paths(alice):
     upload_body = document["paths"]["/api/files/"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert {"files", "folder_id", "relative_path"} <= set(upload_body["schema"]["properties"])
     assert "BearerTokenAuth" in document["components"]["securitySchemes"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+@pytest.mark.parametrize("sort", ["name", "-name", "created", "-size"])
+@pytest.mark.parametrize("trashed", [False, True])
+def test_listing_pages_are_served_by_an_index_without_sorting(alice, sort, trashed):
+    from media_library.file_listing import files_queryset, keyset_page
+
+    folder = make_folder(alice, "Indexed")
+    ingest_named(alice, [f"{n}.png" for n in range(3)], folder)
+    rows = files_queryset(
+        alice, None if trashed else folder.pk, trashed=trashed, q="1" if sort == "name" else ""
+    )
+    _page, cursor = keyset_page(rows, sort, None, 1)
+    with CaptureQueriesContext(connection) as queries:
+        keyset_page(rows, sort, cursor, 1)
+    [query] = queries.captured_queries
+    with connection.cursor() as cursor_:
+        cursor_.execute("EXPLAIN QUERY PLAN " + query["sql"])
+        plan = " / ".join(row[-1] for row in cursor_.fetchall())
+    assert "USING INDEX file_" in plan and "TEMP B-TREE" not in plan, plan
