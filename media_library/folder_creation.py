@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from media_library.models import Folder
 from media_library.naming import NameAllocator, folder_names, safe_display_name
 
-NAME_RETRIES = 5
+NAME_RETRIES = 20  # each lost race means another writer won: enough for 20 at once
 
 
 def _insert_folder(owner, parent, name):

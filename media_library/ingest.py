@@ -29,7 +29,7 @@ from media_library.storage import store_blob_bytes
 logger = logging.getLogger(__name__)
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-NAME_RETRIES = 5
+NAME_RETRIES = 20  # each lost race means another writer won: enough for 20 at once
 
 # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; make it an error, once for the
 # whole process (changing warning filters per call is not thread-safe).
