@@ -75,8 +75,13 @@ def keyset_page(rows, sort="name", cursor=None, limit=DEFAULT_PAGE_SIZE):
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     if cursor:
         value, pk = decode_cursor(cursor, sort)
-        after = "lt" if descending else "gt"
-        rows = rows.filter(Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"id__{after}": pk}))
+        after, at_least = ("lt", "lte") if descending else ("gt", "gte")
+        # (key, id) > (value, pk), written as `key >= value AND (key > value OR id > pk)`: the
+        # leading range lets SQLite seek into the index; a bare OR would make it scan from the start.
+        rows = rows.filter(
+            Q(**{f"{field}__{at_least}": value}),
+            Q(**{f"{field}__{after}": value}) | Q(**{f"id__{after}": pk}),
+        )
     order = [f"-{field}", "-id"] if descending else [field, "id"]
     page = list(rows.order_by(*order)[: limit + 1])
     next_cursor = None
