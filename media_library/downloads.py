@@ -103,10 +103,19 @@ def thumbnail_storage_name(sha256, size):
 
 @owner_required
 def thumbnail(request, file_id, size):
-    """The WebP thumbnail made by the thumbnails job, or a grey placeholder until it exists."""
+    """The WebP rendition made by the thumbnails job, or a placeholder until it exists."""
     if size not in THUMBNAIL_SIZES:
         raise Http404("No such thumbnail size.")
     media_file = _owned_file(request, file_id)
+    try:
+        # The thumbnails module owns renditions (names, statuses, placeholders) when installed.
+        from media_library.thumbnails import thumbnail_response
+    except ImportError:
+        return _stored_thumbnail_or_placeholder(media_file, size)
+    return thumbnail_response(media_file.blob, size)
+
+
+def _stored_thumbnail_or_placeholder(media_file, size):
     name = thumbnail_storage_name(media_file.blob.sha256, size)
     try:
         handle = default_storage.open(name, "rb")
@@ -115,6 +124,4 @@ def thumbnail(request, file_id, size):
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "no-store"  # the real thumbnail may exist in a moment
         return response
-    response = FileResponse(handle, content_type="image/webp")
-    response["Content-Disposition"] = content_disposition("inline", f"{media_file.name}-{size}.webp")
-    return _protect(response)
+    return _protect(FileResponse(handle, content_type="image/webp"))
