@@ -212,9 +212,16 @@ def ingest_uploads(owner, uploads, folder=None, relative_paths=None, thumbnails=
             outcome.stored.append(store_inspected(owner, target, name, upload, inspected, planner))
         except RejectedUpload as exc:
             outcome.errors.append((name, str(exc)))
+        except OSError:
+            # The storage failed (disk full, bucket unreachable): this file is lost, not the rest.
+            logger.exception("could not store upload %r", name)
+            outcome.errors.append((name, "The file could not be stored; please try again."))
     if thumbnails:
+        # Shared blobs may have their thumbnails already (or have failed for good).
         pending = [
-            item.file.pk for item in outcome.stored if item.file.blob.thumbnail_status != Blob.Thumbnail.READY
+            item.file.pk
+            for item in outcome.stored
+            if item.file.blob.thumbnail_status == Blob.Thumbnail.PENDING
         ]
         outcome.thumbnail_job_id = request_thumbnails(owner, pending)
     return outcome

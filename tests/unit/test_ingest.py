@@ -1,5 +1,6 @@
 import hashlib
 import io
+import os
 import tracemalloc
 import warnings
 
@@ -280,3 +281,25 @@ def test_storing_a_10mb_temporary_upload_stays_bounded(make_user):
     assert outcome.errors == [] and outcome.stored[0].file.blob.sha256 == sha
     assert peak < 2 * 1024 * 1024, f"peak {peak} bytes"
     assert default_storage.size(blob_storage_name(sha)) == outcome.stored[0].file.size
+
+
+@pytest.mark.django_db
+def test_a_storage_failure_loses_that_file_only(make_user):
+    owner = make_user()
+    doomed, fine = images.png_bytes(seed=50), images.png_bytes(seed=51)
+    doomed_sha, fine_sha = hashlib.sha256(doomed).hexdigest(), hashlib.sha256(fine).hexdigest()
+    assert doomed_sha[:2] != fine_sha[:2]
+    # A plain file where the blob's directory must go: the storage cannot write there.
+    blocker = default_storage.path(f"blobs/{doomed_sha[:2]}")
+    os.makedirs(os.path.dirname(blocker), exist_ok=True)
+    with open(blocker, "w") as handle:
+        handle.write("in the way")
+    try:
+        outcome = ingest_uploads(
+            owner, [upload("doomed.png", doomed), upload("fine.png", fine)], thumbnails=False
+        )
+    finally:
+        os.remove(blocker)
+    assert outcome.errors == [("doomed.png", "The file could not be stored; please try again.")]
+    assert [item.file.name for item in outcome.stored] == ["fine.png"]
+    assert not Blob.objects.filter(sha256=doomed_sha).exists()  # no row without its bytes
