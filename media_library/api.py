@@ -31,6 +31,7 @@ class ErrorOut(Schema):
 
 
 class UploadedFileOut(Schema):
+    index: int = Field(description="Position of the file among the request's `files`.")
     id: int
     name: str
     folder_id: int | None
@@ -42,6 +43,7 @@ class UploadedFileOut(Schema):
 
 
 class RejectedFileOut(Schema):
+    index: int = Field(description="Position of the file among the request's `files`.")
     name: str
     error: str
 
@@ -143,7 +145,8 @@ Upload images as `multipart/form-data`.
   reused; `..`, `.` and empty parts are ignored); the last part (the file name) is ignored.
 
 Answers 201 with the stored files (`duplicate` is true when you already had exactly these bytes)
-and the rejected ones with a reason, even if some were rejected.
+and the rejected ones with a reason, even if some were rejected. Each entry carries `index`, the
+position of its file among the request's `files` (names may have been made safe, so match on it).
 """
 
 
@@ -176,6 +179,7 @@ def upload_files(
         {
             "files": [
                 {
+                    "index": item.index,
                     "id": item.file.pk,
                     "name": item.file.name,
                     "folder_id": item.file.folder_id,
@@ -187,7 +191,7 @@ def upload_files(
                 }
                 for item in outcome.stored
             ],
-            "errors": [{"name": name, "error": error} for name, error in outcome.errors],
+            "errors": [{"index": r.index, "name": r.name, "error": r.error} for r in outcome.errors],
             "thumbnail_job_id": outcome.thumbnail_job_id,
         },
     )

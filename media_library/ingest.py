@@ -53,12 +53,20 @@ class InspectedImage:
 class IngestedFile:
     file: MediaFile
     duplicate: bool  # the same owner already had these exact bytes
+    index: int = 0  # position of the upload in the request
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int  # position of the upload in the request
+    name: str  # the safe display name the file would have had
+    error: str
 
 
 @dataclass
 class IngestOutcome:
     stored: list[IngestedFile] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (safe name, message)
+    errors: list[Rejection] = field(default_factory=list)
     thumbnail_job_id: str | None = None
 
 
@@ -201,7 +209,7 @@ def ingest_uploads(owner, uploads, folder=None, relative_paths=None, thumbnails=
     folders = FolderPathResolver(owner)
     planner = NamePlanner(owner)
     relative_paths = relative_paths or [""] * len(uploads)
-    for upload, relative_path in zip(uploads, relative_paths, strict=True):
+    for index, (upload, relative_path) in enumerate(zip(uploads, relative_paths, strict=True)):
         name = safe_display_name(upload.name)
         try:
             inspected = inspect_upload(upload)
@@ -209,13 +217,15 @@ def ingest_uploads(owner, uploads, folder=None, relative_paths=None, thumbnails=
                 target = folders.resolve(folder, relative_path)
             except ValueError as exc:
                 raise RejectedUpload(str(exc)) from None
-            outcome.stored.append(store_inspected(owner, target, name, upload, inspected, planner))
+            stored = store_inspected(owner, target, name, upload, inspected, planner)
+            stored.index = index
+            outcome.stored.append(stored)
         except RejectedUpload as exc:
-            outcome.errors.append((name, str(exc)))
+            outcome.errors.append(Rejection(index, name, str(exc)))
         except OSError:
             # The storage failed (disk full, bucket unreachable): this file is lost, not the rest.
             logger.exception("could not store upload %r", name)
-            outcome.errors.append((name, "The file could not be stored; please try again."))
+            outcome.errors.append(Rejection(index, name, "The file could not be stored; please try again."))
     if thumbnails:
         # Shared blobs may have their thumbnails already (or have failed for good).
         pending = [

@@ -97,6 +97,9 @@ def test_upload_mixed_good_and_bad_files_in_one_request(alice, settings):
     }
     stored = {item["name"]: item for item in body["files"]}
     assert set(stored) == set(good)
+    # `index` is each file's position in the request, for clients to match results to files.
+    assert {files[item["index"]][0] for item in body["files"] + body["errors"]} == {name for name, _ in files}
+    assert sorted(item["index"] for item in body["files"] + body["errors"]) == list(range(len(files)))
     for name, data in good.items():
         item = stored[name]
         assert item["sha256"] == hashlib.sha256(data).hexdigest()

@@ -13,6 +13,7 @@ from media_library.folder_creation import directory_parts
 from media_library.ingest import (
     NamePlanner,
     RejectedUpload,
+    Rejection,
     ingest_uploads,
     insert_blob,
     inspect_upload,
@@ -210,7 +211,8 @@ def test_one_bad_file_never_fails_the_others(make_user, settings):
     bad = [upload("cut.jpg", images.truncated_jpeg()), upload("empty.png", b"")]
     outcome = ingest_uploads(owner, [bad[0], good[0], bad[1], good[1]])
     assert [item.file.name for item in outcome.stored] == ["ok1.jpg", "ok2.webp"]
-    assert [name for name, _error in outcome.errors] == ["cut.jpg", "empty.png"]
+    assert [(r.index, r.name) for r in outcome.errors] == [(0, "cut.jpg"), (2, "empty.png")]
+    assert [item.index for item in outcome.stored] == [1, 3]
     assert MediaFile.objects.filter(owner=owner).count() == 2
 
 
@@ -300,6 +302,6 @@ def test_a_storage_failure_loses_that_file_only(make_user):
         )
     finally:
         os.remove(blocker)
-    assert outcome.errors == [("doomed.png", "The file could not be stored; please try again.")]
+    assert outcome.errors == [Rejection(0, "doomed.png", "The file could not be stored; please try again.")]
     assert [item.file.name for item in outcome.stored] == ["fine.png"]
     assert not Blob.objects.filter(sha256=doomed_sha).exists()  # no row without its bytes

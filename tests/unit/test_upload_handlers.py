@@ -42,7 +42,7 @@ def test_an_oversized_upload_is_rejected_and_the_others_stored(settings, make_us
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["errors"] == [
-        {"name": "big.png", "error": "The file is larger than the upload limit of 300000 bytes."}
+        {"index": 0, "name": "big.png", "error": "The file is larger than the upload limit of 300000 bytes."}
     ]
     assert [f["name"] for f in body["files"]] == ["small.png"] and body["files"][0]["size"] == len(small)
     assert MediaFile.objects.get(owner=user).name == "small.png"
