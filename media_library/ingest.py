@@ -253,5 +253,12 @@ def request_thumbnails(owner, file_ids):
     except (ImportError, LookupError):
         logger.info("thumbnails job kind not available; skipping thumbnails for %d files", len(file_ids))
         return None
-    job = submit("thumbnails", owner, list(file_ids))
+    try:
+        job = submit("thumbnails", owner, list(file_ids))
+    except Exception:
+        # The files are stored: a failure to queue their thumbnails (broker down) must not turn
+        # the upload into an error the client would retry. Pages show placeholders meanwhile,
+        # and a thumbnails job can be submitted again for these files.
+        logger.exception("could not submit a thumbnails job for %d files", len(file_ids))
+        return None
     return str(job.pk)
