@@ -162,6 +162,8 @@ def upload_files(
     folder_id: Form[int | None] = None,
     relative_path: Form[list[str]] = None,
 ):
+    # `files` and `relative_path` are declared for validation and the OpenAPI document; they are
+    # read from the request as lists so that empty relative paths keep their position.
     uploads = request.FILES.getlist("files")
     if not uploads:
         return Status(400, {"error": "No files were sent: add one or more `files` parts."})

@@ -123,6 +123,7 @@ class Command(BaseCommand):
             if done % 10 == 0 or done == len(batches):
                 stored = made[-1][0] + 1
                 self.stdout.write(f"  {stored:>8} / {files} files  ({time.monotonic() - started:.1f} s)")
+                self.stdout.flush()
 
         job_id = request_thumbnails(owner, new_ids) if thumbnails else None
         elapsed = time.monotonic() - started
