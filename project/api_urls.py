@@ -2,15 +2,15 @@
 
 from django.urls import path
 from ninja import NinjaAPI
-from ninja.security import django_auth
 
 from jobs.api import router as jobs_router
 from media_library.api import router as media_router
+from media_library.api_auth import api_auth
 from media_library.api_jobs import router as media_jobs_router
 
-# Every endpoint requires a login: the session (with CSRF on unsafe methods) for now; the
-# per-user Bearer token joins this list in media_library.api_auth.
-api = NinjaAPI(title="Mediaflow API", version="1", urls_namespace="api", auth=[django_auth])
+# Every endpoint requires a login: `Authorization: Bearer <token>`, or the session (with CSRF on
+# unsafe methods); see media_library.api_auth.
+api = NinjaAPI(title="Mediaflow API", version="1", urls_namespace="api", auth=api_auth)
 
 # POST /api/jobs/ (submit) belongs to the media library, which resolves selections;
 # reading and controlling a job (/api/jobs/<id>/...) belongs to the jobs engine.
