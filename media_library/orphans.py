@@ -76,7 +76,7 @@ def missing_blob_bytes():
         rows = list(Blob.objects.filter(id__gt=last_id).order_by("id").values_list("id", "sha256")[:BATCH])
         if not rows:
             return missing
-        for blob_id, sha in rows:
+        for _blob_id, sha in rows:
             if not default_storage.exists(f"blobs/{sha[:2]}/{sha[2:4]}/{sha}"):
                 missing.append(sha)
         last_id = rows[-1][0]

@@ -27,7 +27,7 @@ SCHEDULES = [
 ]
 
 
-def ensure_maintenance_schedules(PeriodicTask, CrontabSchedule, PeriodicTasks=None):  # noqa: N803
+def ensure_maintenance_schedules(PeriodicTask, CrontabSchedule, PeriodicTasks=None):
     for spec in SCHEDULES:
         if PeriodicTask.objects.filter(name=spec["name"]).exists():
             continue

@@ -187,7 +187,8 @@ def test_real_beat_runs_the_purge(celery_worker, test_database_url, service_logs
     beat = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "beat", "--loglevel", "INFO",
          "-s", str(service_logs / "beat-schedule")],
-        cwd=ROOT, env=child_env(test_database_url), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, env=child_env(test_database_url), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )  # fmt: skip
     try:
         wait_until(
