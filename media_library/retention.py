@@ -122,3 +122,13 @@ def last_purge():
 
 def describe(result):
     return json.dumps(result, sort_keys=True)
+
+
+def maintenance_summary():
+    """What the dashboard shows about trash retention: next purge, last purge's outcome."""
+    job = last_purge()
+    return {
+        "retention_days": retention_days(),
+        "next_purge": next_purge_run(),
+        "last_purge": job,
+    }
