@@ -180,8 +180,6 @@ def submit_bulk_action(
 
     `scope` defaults to "ids" when file_ids are given, else "all" (the folder, or the trash).
     """
-    from jobs import submit  # the jobs engine (issue 4); imported here so this module loads alone
-
     spec = get_action(action)
     scope = scope or ("ids" if file_ids is not None else "all")
     params = validate_arguments(owner.pk, spec, target_folder_id=target_folder_id, pattern=pattern)
@@ -191,5 +189,7 @@ def submit_bulk_action(
     ids = list(files.values_list("id", flat=True))
     if not ids:
         raise BulkActionError("The trash is empty." if spec.whole_trash else "No files selected.")
+    from jobs import submit  # the jobs engine (issue 4); imported here so this module loads alone
+
     job = submit(spec.kind, owner, ids, params=params)
     return job, len(ids)

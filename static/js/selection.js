@@ -113,7 +113,9 @@
     root.querySelectorAll("dialog[data-dialog]").forEach((dialog) => {
       if (dialog.dataset.modal) return;
       dialog.dataset.modal = "1";
-      if (dialog.open) dialog.close();
+      // Dialogs arrive closed and open modally here (calling close() first would queue a
+      // "close" event that empties the slot right after).
+      if (dialog.open) dialog.removeAttribute("open");
       dialog.showModal();
       dialog.addEventListener("close", () => closeDialog(dialog));
       const first = dialog.querySelector("[autofocus], select, input:not([type=hidden]), button[type=submit]");
@@ -128,6 +130,15 @@
     if (!area) return;
     const check = () => {
       area.querySelectorAll("[id^='job-'][data-status]").forEach((card) => {
+        // The websocket may deliver a fast job's last update before this page's POST answered,
+        // to a twin of the card (the jobs panel): take the newer state from there.
+        const twin = Array.from(document.querySelectorAll(`[id="${card.id}"]`)).find((el) => !area.contains(el)
+          && (TERMINAL.has(el.dataset.status) || Number(el.dataset.done) > Number(card.dataset.done)));
+        if (twin && !TERMINAL.has(card.dataset.status)) {
+          const copy = twin.cloneNode(true);
+          card.replaceWith(copy);
+          card = copy;
+        }
         if (TERMINAL.has(card.dataset.status) && !finished.has(card.id)) {
           finished.add(card.id);
           refreshListing();
