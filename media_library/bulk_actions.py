@@ -62,7 +62,7 @@ ACTIONS = {
                    "Permanently delete %(count)s file? This cannot be undone.",
                    "Permanently delete %(count)s files? This cannot be undone.",
                    on_trashed=True, destructive=True),
-        BulkAction("empty_trash", "Empty trash", "delete",
+        BulkAction("empty_trash", "Empty trash", "empty_trash",
                    "Permanently delete the %(count)s file in the trash? This cannot be undone.",
                    "Permanently delete all %(count)s files in the trash? This cannot be undone.",
                    on_trashed=True, destructive=True, whole_trash=True),

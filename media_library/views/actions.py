@@ -4,14 +4,11 @@ Both steps are POSTs (a selection never travels in a URL) and resolve the select
 server from (ids | folder + filter | trash), see media_library.bulk_actions.
 """
 
-import re
 from dataclasses import asdict, dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -24,10 +21,6 @@ from media_library.bulk_actions import (
 )
 from media_library.listing import folder_choices, normalise_query
 
-# The engine's card is also pushed over the websocket as an out-of-band swap; here it is the main
-# content of the response, so an hx-swap-oob on its root would make htmx look for a card that is
-# not on the page yet and drop it.
-OOB_ATTRIBUTE = re.compile(r"""\shx-swap-oob=(?:"[^"]*"|'[^']*')""")
 DEFAULT_PATTERN = "{name}-{n:03}{ext}"
 
 
@@ -64,14 +57,11 @@ class SelectionForm:
             raise Http404("No such folder.") from None
 
 
-def render_job_card(request, job):
-    """The jobs engine's card for `job`, or a minimal one with the same id and data-* contract."""
-    try:
-        template = get_template("jobs/_job_card.html")
-    except TemplateDoesNotExist:
-        template = get_template("media_library/_job_card_fallback.html")
-    html = OOB_ATTRIBUTE.sub("", template.render({"job": job, "oob": False}, request), count=1)
-    return mark_safe(html)  # noqa: S308 -- rendered by a template with autoescape, not user input
+def render_job_card(job):
+    """The jobs engine's card, as the main content of the response (so not out-of-band)."""
+    from jobs.progress import render_card  # the jobs engine (issue 4)
+
+    return mark_safe(render_card(job, oob=False))  # noqa: S308 -- rendered with autoescape, not user input
 
 
 def confirm_context(request, form, *, error="", target_folder_id="", pattern=DEFAULT_PATTERN):
@@ -139,6 +129,6 @@ def submit_action(request):
     return render(
         request,
         "media_library/_job_submitted.html",
-        {"card": render_job_card(request, job), "count": count, "spec": get_action(form.action)},
+        {"card": render_job_card(job), "count": count, "spec": get_action(form.action)},
         status=202,
     )

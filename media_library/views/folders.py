@@ -18,7 +18,7 @@ from media_library.models import MediaFile
 from media_library.naming import safe_display_name
 from media_library.views.params import owned_folder_or_404
 
-FOLDER_ERRORS = (ValidationError, ValueError, IntegrityError)
+FOLDER_ERRORS = (ValidationError, ValueError, IntegrityError)  # FolderError is a ValueError
 
 
 def folder_url(folder_or_id):
@@ -69,7 +69,7 @@ def new_folder(request):
     from media_library.folders import create_folder
 
     try:
-        folder = create_folder(request.user, read_name(request), parent.pk if parent else None)
+        folder = create_folder(request.user.pk, parent.pk if parent else None, read_name(request))
     except FOLDER_ERRORS as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
@@ -87,7 +87,7 @@ def rename_folder(request, folder_id):
     from media_library.folders import rename_folder as rename
 
     try:
-        rename(request.user, folder.pk, read_name(request))
+        rename(request.user.pk, folder.pk, read_name(request))
     except FOLDER_ERRORS as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
@@ -111,7 +111,7 @@ def move_folder(request, folder_id):
     from media_library.folders import move_folder as move
 
     try:
-        move(request.user, folder.pk, target.pk if target else None)
+        move(request.user.pk, folder.pk, target.pk if target else None)
     except FOLDER_ERRORS as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
@@ -133,7 +133,7 @@ def trash_folder(request, folder_id):
     from media_library.folders import trash_folder as trash
 
     try:
-        trash(request.user, folder.pk)
+        trash(request.user.pk, folder.pk)
     except FOLDER_ERRORS as exc:
         context = {"folder": folder, "file_count": None, "error": message_of(exc)}
         return folder_dialog(request, "media_library/_folder_trash.html", context, 422)

@@ -18,13 +18,20 @@ from media_library.views.params import ListingParams, sort_choices
 
 
 def annotate_trash_rows(owner_id, rows):
-    """Set `origin` (the live folder it came from, if any) and `purge_at`/`days_left` on each row."""
+    """Set `origin` (the live folder it came from) or `origin_path` (the names of a deleted one), and
+    `purge_at`/`days_left` on each row."""
     retention = timedelta(days=settings.TRASH_RETENTION_DAYS)
     now = timezone.now()
     origin_ids = {row.trashed_from_id for row in rows if row.trashed_from_id}
     origins = Folder.objects.filter(owner_id=owner_id, id__in=origin_ids).only("id", "name").in_bulk()
     for row in rows:
         row.origin = origins.get(row.trashed_from_id)
+        row.origin_path = ""
+        if row.origin is None and row.trashed_from_path:
+            # The folder is gone; restore recreates it from the names trash stored (issue 3's format).
+            from media_library.folders import decode_trashed_path
+
+            row.origin_path = " / ".join(decode_trashed_path(row.trashed_from_path))
         row.purge_at = row.trashed_at + retention
         row.days_left = max(0, math.ceil((row.purge_at - now) / timedelta(days=1)))
     return rows

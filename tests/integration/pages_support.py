@@ -2,6 +2,7 @@
 
 import hashlib
 import itertools
+import json
 
 from django.utils import timezone
 
@@ -56,7 +57,7 @@ def trash(files, when=None):
     when = when or timezone.now()
     for f in files:
         f.trashed_from = f.folder
-        f.trashed_from_path = f"/{f.folder.name}/" if f.folder else ""
+        f.trashed_from_path = json.dumps([f.folder.name]) if f.folder else ""  # media_library.folders' format
         f.folder = None
         f.trashed_at = when
         f.save()

@@ -126,3 +126,15 @@ def test_folder_forms_create_rename_move_trash(client, owner):
     assert 'data-count="1"' in html
     response = client.post(reverse("pages:trash_folder", args=[holidays.pk]))
     assert response.status_code == 303 and response["Location"] == reverse("pages:folder", args=[other.pk])
+
+
+def test_trash_shows_the_path_of_a_deleted_origin_folder(client, owner):
+    require("media_library.folders", "decode_trashed_path")
+    from media_library.folders import trash_folder
+
+    top = make_folder(owner, "Deleted later")
+    inner = make_folder(owner, "<b>inner</b>", parent=top)
+    make_file(owner, "b.jpg", folder=inner)
+    trash_folder(owner.pk, top.pk)
+    html = client.get(reverse("pages:trash")).content.decode()
+    assert "Deleted later / &lt;b&gt;inner&lt;/b&gt;" in html
