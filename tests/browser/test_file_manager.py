@@ -4,6 +4,7 @@ Screenshots of the main views go to docs/screenshots/ (they illustrate the READM
 """
 
 import importlib
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import Resolver404, resolve
 from PIL import Image
 from playwright.sync_api import expect
 
+from media_library.models import Blob
 from tests.integration.pages_support import make_file, make_files, make_folder, trash
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -174,6 +176,13 @@ def make_image_folder(root):
     return trip
 
 
+def wait_for(condition, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
 def finish_job(page):
     """The job card started from this page reaches succeeded, pushed over the websocket."""
     card = page.locator("#page-jobs [id^='job-']").first
@@ -198,9 +207,12 @@ def test_upload_a_folder_move_trash_and_restore_with_live_job_cards(page, make_u
     page.locator(".folder-tile", has_text="trip").click()
     expect(rows(page)).to_have_count(2)
     expect(page.locator(".folder-tile", has_text="day2")).to_be_visible()
-    for img in rows(page).locator("img.thumb").all():  # thumbnails (or their placeholder) load
+    wait_for(lambda: not Blob.objects.exclude(thumbnail_status=Blob.Thumbnail.READY).exists(), "thumbnails")
+    page.reload()
+    for img in rows(page).locator("img.thumb").all():  # the real thumbnails load
         assert "/thumb/256/" in img.get_attribute("src")
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+    shoot(page, "folder-thumbnails")
     trip_url = page.url
 
     # A new folder to move into.
