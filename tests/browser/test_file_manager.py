@@ -256,3 +256,40 @@ def test_upload_a_folder_move_trash_and_restore_with_live_job_cards(page, make_u
     expect(rows(page)).to_have_count(0)
     page.goto(moved_url)
     expect(rows(page)).to_have_count(2)
+
+
+def test_upload_shows_each_rejection_and_retries_a_failed_file(page, make_user, celery_worker, tmp_path):
+    require_merged_pieces()
+    user = make_user("milo", password=PASSWORD)
+    good = tmp_path / "good.jpg"
+    Image.new("RGB", (320, 240), (90, 90, 20)).save(good)
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("not an image, whatever the name says")
+    log_in(page, user)
+    page.goto("/library/upload/")
+    # The network drops the first request (all its files fail, each can be retried); the real
+    # server answers every later one.
+    attempts = []
+
+    def drop_first(route):
+        attempts.append(route.request.url)
+        if len(attempts) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/files/", drop_first)
+    page.locator("[data-file-input]").set_input_files([good, fake])
+    failed = page.locator(".upload-item[data-status='failed']")
+    expect(failed).to_have_count(2)
+    expect(failed.first).to_contain_text("Network error")
+    page.get_by_role("button", name="Retry good.jpg").click()
+    expect(page.locator(".upload-item", has_text="good.jpg")).to_have_attribute("data-status", "done")
+    page.get_by_role("button", name="Retry notes.jpg").click()
+    rejected = page.locator(".upload-item", has_text="notes.jpg")
+    expect(rejected).to_have_attribute("data-status", "rejected")
+    expect(rejected.locator(".upload-status")).not_to_be_empty()
+    expect(rejected.get_by_role("button", name="Retry notes.jpg")).to_be_hidden()  # the server said no
+    expect(page.locator("[data-overall-text]")).to_have_text("1 of 2 uploaded, 1 rejected")
+    assert len(attempts) == 3
+    shoot(page, "upload-errors")
