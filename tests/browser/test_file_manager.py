@@ -293,3 +293,31 @@ def test_upload_shows_each_rejection_and_retries_a_failed_file(page, make_user, 
     expect(page.locator("[data-overall-text]")).to_have_text("1 of 2 uploaded, 1 rejected")
     assert len(attempts) == 3
     shoot(page, "upload-errors")
+
+
+DROP_PNG_ON = """async ([selector, name]) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 48;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#3a7"; ctx.fillRect(0, 0, 64, 48);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([blob], name, { type: "image/png" }));
+  const target = document.querySelector(selector);
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+  }
+}"""
+
+
+def test_drop_a_file_onto_a_folder_tile_uploads_into_that_folder(page, make_user, celery_worker):
+    require_merged_pieces()
+    user = make_user("nora", password=PASSWORD)
+    inbox = make_folder(user, "Inbox")
+    log_in(page, user)
+    page.goto("/library/")
+    page.evaluate(DROP_PNG_ON, [f".folder-tile[data-drop-folder='{inbox.pk}']", "dropped.png"])
+    expect(page.locator("[data-overall-text]")).to_have_text("1 of 1 uploaded")
+    page.goto(f"/library/folders/{inbox.pk}/")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_contain_text("dropped.png")
