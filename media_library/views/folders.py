@@ -18,7 +18,12 @@ from media_library.models import MediaFile
 from media_library.naming import safe_display_name
 from media_library.views.params import owned_folder_or_404
 
-FOLDER_ERRORS = (ValidationError, ValueError, IntegrityError)  # FolderError is a ValueError
+
+def folder_service():
+    """media_library.folders (issue 3's services), and the errors its calls may answer with."""
+    from media_library import folders
+
+    return folders, (ValidationError, IntegrityError, folders.FolderError)
 
 
 def folder_url(folder_or_id):
@@ -66,11 +71,10 @@ def new_folder(request):
     context = {"mode": "new", "parent": parent, "name": source.get("name", "")}
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
-    from media_library.folders import create_folder
-
+    service, errors = folder_service()
     try:
-        folder = create_folder(request.user.pk, parent.pk if parent else None, read_name(request))
-    except FOLDER_ERRORS as exc:
+        folder = service.create_folder(request.user.pk, parent.pk if parent else None, read_name(request))
+    except errors as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
         )
@@ -84,11 +88,10 @@ def rename_folder(request, folder_id):
     context = {"mode": "rename", "folder": folder, "name": request.POST.get("name", folder.name)}
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
-    from media_library.folders import rename_folder as rename
-
+    service, errors = folder_service()
     try:
-        rename(request.user.pk, folder.pk, read_name(request))
-    except FOLDER_ERRORS as exc:
+        service.rename_folder(request.user.pk, folder.pk, read_name(request))
+    except errors as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
         )
@@ -108,11 +111,10 @@ def move_folder(request, folder_id):
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
     target = owned_folder_or_404(request.user, request.POST.get("target_folder_id") or None)
-    from media_library.folders import move_folder as move
-
+    service, errors = folder_service()
     try:
-        move(request.user.pk, folder.pk, target.pk if target else None)
-    except FOLDER_ERRORS as exc:
+        service.move_folder(request.user.pk, folder.pk, target.pk if target else None)
+    except errors as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
         )
@@ -130,11 +132,10 @@ def trash_folder(request, folder_id):
         return folder_dialog(
             request, "media_library/_folder_trash.html", {"folder": folder, "file_count": file_count}
         )
-    from media_library.folders import trash_folder as trash
-
+    service, errors = folder_service()
     try:
-        trash(request.user.pk, folder.pk)
-    except FOLDER_ERRORS as exc:
+        service.trash_folder(request.user.pk, folder.pk)
+    except errors as exc:
         context = {"folder": folder, "file_count": None, "error": message_of(exc)}
         return folder_dialog(request, "media_library/_folder_trash.html", context, 422)
     return go_to(request, folder_url(folder.parent_id))

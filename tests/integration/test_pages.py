@@ -381,3 +381,18 @@ def test_invalid_action_input_gets_a_clear_error(client, owner):
         response = client.post(url, data, **htmx())
         assert response.status_code == 422, data
         assert message in unescape(response.content.decode()), data
+
+
+def test_a_big_ticked_selection_is_one_form_field(client, owner):
+    """5,000 ticked ids travel as one comma-separated field (Django refuses > 1,000 fields)."""
+    make_files(owner, 5000)
+    from media_library.models import MediaFile
+
+    ids = ",".join(str(pk) for pk in MediaFile.objects.filter(owner=owner).values_list("id", flat=True))
+    response = client.post(reverse("pages:confirm_action"), {"action": "trash", "file_ids": ids})
+    assert response.status_code == 200 and 'data-count="5000"' in response.content.decode()
+    too_many = ",".join(str(n) for n in range(1, 10_002))
+    response = client.post(
+        reverse("pages:confirm_action"), {"action": "trash", "file_ids": too_many}, **htmx()
+    )
+    assert response.status_code == 422 and "Select all in this folder" in response.content.decode()
