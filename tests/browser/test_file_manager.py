@@ -257,6 +257,26 @@ def test_upload_a_folder_move_trash_and_restore_with_live_job_cards(page, make_u
     page.goto(moved_url)
     expect(rows(page)).to_have_count(2)
 
+    # Rename by pattern, numbered in the order shown.
+    page.get_by_label("Select all loaded").check()
+    page.get_by_role("button", name="Rename…").click()
+    page.get_by_label("Name pattern").fill("trip-{n:03}{ext}")
+    page.get_by_role("dialog").get_by_role("button", name="Rename").click()
+    finish_job(page)
+    expect(rows(page).locator(".file-name")).to_have_text(["trip-001.jpg", "trip-002.png"])
+
+    # Trash them again and empty the trash (after the job's undo window).
+    page.get_by_label("Select all loaded").check()
+    page.get_by_role("button", name="Move to trash").click()
+    page.get_by_role("dialog").get_by_role("button", name="Move to trash").click()
+    finish_job(page)
+    page.goto("/library/trash/")
+    page.get_by_role("button", name="Empty trash").click()
+    expect(page.get_by_role("dialog")).to_contain_text("Permanently delete all 2 files in the trash?")
+    page.get_by_role("dialog").get_by_role("button", name="Empty trash").click()
+    finish_job(page)
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+
 
 def test_upload_shows_each_rejection_and_retries_a_failed_file(page, make_user, celery_worker, tmp_path):
     require_merged_pieces()
