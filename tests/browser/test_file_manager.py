@@ -183,10 +183,12 @@ def wait_for(condition, what, timeout=60):
         time.sleep(0.1)
 
 
-def finish_job(page):
-    """The job card started from this page reaches succeeded, pushed over the websocket."""
-    card = page.locator("#page-jobs [id^='job-']").first
-    expect(card).to_be_visible()
+def finish_job(page, cards=1):
+    """The newest job card started from this page (the `cards`-th) reaches succeeded, pushed over
+    the websocket."""
+    area = page.locator("#page-jobs [id^='job-']")
+    expect(area).to_have_count(cards)  # the new card is there, not only an older finished one
+    card = area.first  # new cards go first
     expect(card).to_have_attribute("data-status", "succeeded", timeout=JOB_TIMEOUT_MS)
     return card
 
@@ -269,7 +271,7 @@ def test_upload_a_folder_move_trash_and_restore_with_live_job_cards(page, make_u
     page.get_by_label("Select all loaded").check()
     page.get_by_role("button", name="Move to trash").click()
     page.get_by_role("dialog").get_by_role("button", name="Move to trash").click()
-    finish_job(page)
+    finish_job(page, cards=2)
     page.goto("/library/trash/")
     page.get_by_role("button", name="Empty trash").click()
     expect(page.get_by_role("dialog")).to_contain_text("Permanently delete all 2 files in the trash?")
