@@ -139,3 +139,24 @@ def test_tree_breadcrumb_and_picker(make_user):
     labels = dict(folder_choices(owner.pk))
     assert labels[trip.pk] == "Photos / 2024 / Trip" and "Not mine" not in labels.values()
     assert set(dict(folder_choices(owner.pk, exclude_subtree_of=year))) == set(labels) - {year.pk, trip.pk}
+
+
+def test_selection_all_follows_the_listing_order_filter_and_root(make_user):
+    """'All' is resolved from (folder, filter) in the order shown, so {n} numbers what the user sees."""
+    from media_library.bulk_actions import resolve_selection
+
+    owner, other = make_user(), make_user()
+    folder = make_folder(owner, "F")
+    make_files(owner, 30, folder=folder)
+    make_files(owner, 4, folder=None, prefix="root")
+    make_files(other, 3, folder=None, prefix="root")
+    ids = list(
+        resolve_selection(owner.pk, "rename", scope="all", folder_id=folder.pk, sort="-size").values_list(
+            "id", flat=True
+        )
+    )
+    shown, _ = list_files(owner.pk, folder.pk, sort="-size", limit=100)
+    assert ids == [row.pk for row in shown]
+    root = resolve_selection(owner.pk, "trash", scope="all", folder_id=None, q="ROOT")
+    assert root.count() == 4  # the library root is a scope too; other owners' files never are
+    assert resolve_selection(owner.pk, "restore", scope="all").count() == 0  # live files are not restorable
