@@ -1,4 +1,20 @@
 """URLs of the browser file manager (HTML pages and HTMX partials)."""
 
+from django.urls import path
+
+from media_library.views import actions, browser, detail, folders, trash, upload
+
 app_name = "pages"
-urlpatterns = []
+urlpatterns = [
+    path("library/", browser.folder_page, name="library"),
+    path("library/folders/<int:folder_id>/", browser.folder_page, name="folder"),
+    path("library/folders/new/", folders.new_folder, name="new_folder"),
+    path("library/folders/<int:folder_id>/rename/", folders.rename_folder, name="rename_folder"),
+    path("library/folders/<int:folder_id>/move/", folders.move_folder, name="move_folder"),
+    path("library/folders/<int:folder_id>/trash/", folders.trash_folder, name="trash_folder"),
+    path("library/files/<int:file_id>/", detail.file_detail, name="file_detail"),
+    path("library/actions/confirm/", actions.confirm_action, name="confirm_action"),
+    path("library/actions/", actions.submit_action, name="submit_action"),
+    path("library/trash/", trash.trash_page, name="trash"),
+    path("library/upload/", upload.upload_page, name="upload"),
+]

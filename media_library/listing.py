@@ -1,0 +1,215 @@
+"""Selectors that read what the file manager shows: keyset file listings, the folder tree, breadcrumbs.
+
+Every function here issues a bounded number of queries whatever the size of the folder: listings
+use keyset pagination (never OFFSET), so page 1 and page 1,000 of a 100,000-file folder cost the
+same. The same `files_in_scope` builds the listing and resolves a "select all in this folder"
+selection, so a selection always means exactly what the user sees (the active filter included).
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+
+from media_library.models import Folder, MediaFile
+
+# sort key -> (model field, descending?). "trashed" only makes sense in the Trash view.
+SORTS = {
+    "name": ("name", False),
+    "-name": ("name", True),
+    "created": ("created", False),
+    "-created": ("created", True),
+    "size": ("size", False),
+    "-size": ("size", True),
+    "trashed": ("trashed_at", False),
+    "-trashed": ("trashed_at", True),
+}
+FOLDER_SORTS = ("name", "-name", "created", "-created", "size", "-size")
+TRASH_SORTS = (*FOLDER_SORTS, "trashed", "-trashed")
+DATETIME_FIELDS = {"created", "trashed_at"}
+MAX_LIMIT = 500
+# Only the columns the grid, list and trash rows show: no wide rows pulled for 100 tiles.
+ROW_FIELDS = (
+    "id",
+    "name",
+    "size",
+    "created",
+    "folder_id",
+    "trashed_at",
+    "trashed_from_id",
+    "trashed_from_path",
+    "blob__width",
+    "blob__height",
+    "blob__format",
+    "blob__thumbnail_status",
+)
+MAX_TREE_NODES = 500  # per level of the sidebar tree: a folder with more children shows "more…"
+MAX_PICKER_FOLDERS = 2000
+
+
+class InvalidCursor(ValueError):
+    """A cursor that this listing did not hand out (tampered, or from another sort)."""
+
+
+def normalise_query(q):
+    return " ".join(str(q or "").split())[:200]
+
+
+def files_in_scope(owner_id, folder_id=None, *, q="", trashed=False):
+    """The owner's files a view shows: live files of one folder (None = root), or the trash.
+
+    `q` filters by name substring (case-insensitive). This is also the server-side resolution of
+    "select all N in this folder": the same filter, never the browser's list of ids.
+    """
+    files = MediaFile.objects.filter(owner_id=owner_id)
+    if trashed:
+        files = files.filter(trashed_at__isnull=False)
+    else:
+        files = files.filter(trashed_at__isnull=True, folder_id=folder_id)
+    q = normalise_query(q)
+    if q:
+        files = files.filter(name__icontains=q)
+    return files
+
+
+def count_files(owner_id, folder_id=None, *, q="", trashed=False):
+    return files_in_scope(owner_id, folder_id, q=q, trashed=trashed).count()
+
+
+def encode_cursor(sort, row):
+    field_name, _ = SORTS[sort]
+    value = getattr(row, field_name)
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    payload = json.dumps({"s": sort, "v": value, "id": row.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(sort, cursor):
+    """(value, id) of the last row of the previous page; InvalidCursor if it is not ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if data["s"] != sort or not isinstance(data["id"], int):
+            raise InvalidCursor("cursor does not belong to this sort order")
+        field_name, _ = SORTS[sort]
+        value = data["v"]
+        if field_name in DATETIME_FIELDS:
+            value = datetime.fromisoformat(value)
+        elif field_name == "size" and not isinstance(value, int):
+            raise InvalidCursor("bad size in cursor")
+        elif field_name == "name" and not isinstance(value, str):
+            raise InvalidCursor("bad name in cursor")
+        return value, data["id"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("invalid cursor") from exc
+
+
+def after_cursor(field_name, descending, value, last_id):
+    """Rows strictly after (value, last_id) in (field, id) order.
+
+    Written as `field >= v AND (field > v OR id > last)` rather than a bare OR, so the database
+    starts an index range at `v` instead of scanning the folder from its first row.
+    """
+    if descending:
+        return Q(**{f"{field_name}__lte": value}) & (Q(**{f"{field_name}__lt": value}) | Q(id__lt=last_id))
+    return Q(**{f"{field_name}__gte": value}) & (Q(**{f"{field_name}__gt": value}) | Q(id__gt=last_id))
+
+
+def list_files(owner_id, folder_id=None, *, sort="name", q="", trashed=False, cursor=None, limit=100):
+    """One page of files in (sort key, id) order and the cursor of the next page (None at the end)."""
+    if sort not in (TRASH_SORTS if trashed else FOLDER_SORTS):
+        raise ValueError(f"unknown sort {sort!r}")
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    field_name, descending = SORTS[sort]
+    files = files_in_scope(owner_id, folder_id, q=q, trashed=trashed)
+    if cursor:
+        value, last_id = decode_cursor(sort, cursor)
+        files = files.filter(after_cursor(field_name, descending, value, last_id))
+    prefix = "-" if descending else ""
+    files = files.select_related("blob").only(*ROW_FIELDS).order_by(f"{prefix}{field_name}", f"{prefix}id")
+    rows = list(files[: limit + 1])
+    next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def breadcrumb(owner_id, folder):
+    """The folder's ancestors from the top, then the folder itself (one query)."""
+    if folder is None:
+        return []
+    ancestors = Folder.objects.filter(owner_id=owner_id, id__in=folder.ancestor_ids()).only(
+        "id", "name", "depth"
+    )
+    return sorted(ancestors, key=lambda f: f.depth)
+
+
+@dataclass
+class TreeNode:
+    folder: Folder
+    children: list = field(default_factory=list)
+    is_open: bool = False
+    is_current: bool = False
+    truncated: bool = False
+
+
+def folder_tree(owner_id, current=None):
+    """The sidebar tree: top-level folders, opened along the path to `current` and one level below.
+
+    One query: the children of the root, of each ancestor and of `current` — bounded by the depth
+    of the path times MAX_TREE_NODES, never the owner's whole tree.
+    """
+    open_ids = current.ancestor_ids() if current else []
+    folders = (
+        Folder.objects.filter(owner_id=owner_id)
+        .filter(Q(parent__isnull=True) | Q(parent_id__in=open_ids))
+        .only("id", "name", "parent_id", "depth")
+        .order_by("depth", "name", "id")
+    )
+    by_parent = {}
+    for folder in folders[: MAX_TREE_NODES * (len(open_ids) + 1)]:
+        by_parent.setdefault(folder.parent_id, []).append(folder)
+
+    def build(parent_id):
+        nodes = []
+        children = by_parent.get(parent_id, [])
+        for folder in children[:MAX_TREE_NODES]:
+            node = TreeNode(
+                folder=folder,
+                is_open=folder.id in open_ids,
+                is_current=current is not None and folder.id == current.id,
+            )
+            if node.is_open:
+                node.children = build(folder.id)
+            nodes.append(node)
+        return nodes
+
+    return build(None)
+
+
+def subfolders(owner_id, folder_id=None, *, q="", limit=MAX_TREE_NODES):
+    """Child folders shown as tiles above the files (filtered by the same name substring)."""
+    folders = Folder.objects.filter(owner_id=owner_id, parent_id=folder_id).only("id", "name", "parent_id")
+    q = normalise_query(q)
+    if q:
+        folders = folders.filter(name__icontains=q)
+    return list(folders.order_by("name", "id")[:limit])
+
+
+def folder_choices(owner_id, *, exclude_subtree_of=None):
+    """(id, "A / B / C") for a folder picker, sorted by that label; at most MAX_PICKER_FOLDERS.
+
+    `exclude_subtree_of` leaves out a folder and its descendants (a folder cannot move into itself).
+    """
+    folders = Folder.objects.filter(owner_id=owner_id).only("id", "name", "path")
+    if exclude_subtree_of is not None:
+        folders = folders.exclude(path__startswith=exclude_subtree_of.path)
+    folders = list(folders.order_by("depth", "name", "id")[:MAX_PICKER_FOLDERS])
+    names = {f.id: f.name for f in folders}
+
+    def label(folder):
+        return " / ".join(names.get(i, "…") for i in folder.ancestor_ids())
+
+    return sorted(((f.id, label(f)) for f in folders), key=lambda choice: choice[1].casefold())

@@ -1,0 +1,1 @@
+"""Views of the browser file manager: one small module per page or partial (see page_urls)."""
