@@ -49,6 +49,9 @@ class JobKind:
     success_message: str = "{done} of {total} done"
     defer_seconds: int = 0  # a short undo window before the job starts (e.g. permanent delete)
     staff_only: bool = False
+    # Called once, after the commit that finalised the job (any final status), with the Job:
+    # e.g. to release a single-run lock that was taken when the job was submitted.
+    on_finish: Callable | None = None
 
 
 _kinds: dict[str, JobKind] = {}

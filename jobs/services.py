@@ -1,5 +1,6 @@
 """Changing jobs: submit, dispatch, cancel, retry. Plain functions; views, API and admin call them."""
 
+import logging
 from datetime import timedelta
 from itertools import islice
 
@@ -12,6 +13,8 @@ from django.utils import timezone
 from jobs import dispatch
 from jobs.models import Job, JobChunk, JobFailure
 from jobs.registry import JobKind, get_kind
+
+logger = logging.getLogger(__name__)
 
 CREATE_BATCH = 200  # chunk rows per INSERT
 
@@ -196,11 +199,27 @@ def finish_if_complete(job_id):
     else:
         status = Job.Status.SUCCEEDED
     now = timezone.now()
-    return bool(
+    finalised = bool(
         Job.objects.filter(pk=job_id, finished__isnull=True).update(
             status=status, finished=now, started=job.started or now
         )
     )
+    if finalised:
+        transaction.on_commit(lambda: _run_on_finish(job_id))
+    return finalised
+
+
+def _run_on_finish(job_id):
+    job = Job.objects.get(pk=job_id)
+    try:
+        hook = get_kind(job.kind).on_finish
+    except LookupError:
+        return
+    if hook is not None:
+        try:
+            hook(job)
+        except Exception:  # the job is final whatever a hook does; log, never undo
+            logger.exception("on_finish hook of job %s (%s) failed", job.pk, job.kind)
 
 
 def _publish(job_id):

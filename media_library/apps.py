@@ -7,4 +7,4 @@ class MediaLibraryConfig(AppConfig):
 
     def ready(self):
         # Declare this app's job kinds with the jobs engine (jobs never imports media_library).
-        from media_library import job_kinds, thumbnail_kind  # noqa: F401
+        from media_library import job_kinds, purge_kind, thumbnail_kind  # noqa: F401

@@ -109,9 +109,11 @@ def next_purge_run(now=None):
     schedule = task.schedule
     if task.one_off and task.total_run_count:
         return None
-    last_run = task.last_run_at or now
-    remaining = schedule.remaining_estimate(last_run)
-    return now + max(remaining, timedelta(0))
+    # The same starting point the DatabaseScheduler's entry uses for a task that never ran.
+    last_run = task.last_run_at or task.date_changed or now
+    remaining = max(schedule.remaining_estimate(last_run), timedelta(0))
+    # remaining_estimate reads the clock again a moment later: round away that sub-second drift.
+    return (now + remaining + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 
 def last_purge():
