@@ -97,7 +97,14 @@ class MediaFile(models.Model):
     trashed_from = models.ForeignKey(
         Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="trashed_files"
     )
+    # The folder names from the root to `trashed_from`, as a JSON list (e.g. '["Trips", "2024"]'):
+    # a list, not a "/"-joined string, so a name may contain any character.
     trashed_from_path = models.CharField(max_length=4096, blank=True, default="")
+    # Copy idempotency: a copy remembers its source id (a plain integer, not a foreign key: the
+    # source may be deleted later) and the key of the job that made it, unique together, so a
+    # re-run of the same copy chunk creates no second copy.
+    copied_from = models.BigIntegerField(null=True, blank=True, editable=False)
+    copy_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -110,6 +117,11 @@ class MediaFile(models.Model):
                 fields=["owner", "name"],
                 condition=Q(trashed_at__isnull=True, folder__isnull=True),
                 name="file_unique_live_name_at_root",
+            ),
+            models.UniqueConstraint(
+                fields=["copy_key", "copied_from"],
+                condition=~Q(copy_key=""),
+                name="file_unique_copy_per_key",
             ),
         ]
         indexes = [
