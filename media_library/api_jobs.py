@@ -8,7 +8,7 @@ drop out silently), hand the ids to `jobs.submit`. Reading and controlling a job
 from typing import Any
 
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 import jobs
 from jobs.registry import get_kind
@@ -91,11 +91,11 @@ def submit_job(request, payload: JobRequest):
             raise BadRequest(f"Unknown action {payload.action!r}.")
         get_kind(kind)
     except (BadRequest, LookupError):
-        return 400, {"error": f"Unknown action {payload.action!r}."}
+        return Status(400, {"error": f"Unknown action {payload.action!r}."})
     if payload.file_ids is not None and payload.folder_id is not None:
-        return 400, {"error": "Give either file_ids or folder_id, not both."}
+        return Status(400, {"error": "Give either file_ids or folder_id, not both."})
     if payload.folder_id is None and not payload.file_ids:
-        return 400, {"error": "No files selected."}
+        return Status(400, {"error": "No files selected."})
     try:
         selection = resolve_selection(
             owner.pk, kind, file_ids=payload.file_ids, folder_id=payload.folder_id, q=payload.q
@@ -105,7 +105,7 @@ def submit_job(request, payload: JobRequest):
             raise BadRequest("None of the selected files can be used for this action.")
         params = _params(owner.pk, payload, len(ids))
     except (BadRequest, SelectionError) as error:
-        return 400, {"error": str(error)}
+        return Status(400, {"error": str(error)})
     job = jobs.submit(kind, owner, ids, params=params)
     status_url = f"{reverse('api:submit_job')}{job.id}/"
-    return 202, {"job_id": str(job.id), "status_url": status_url, "file_count": len(ids)}
+    return Status(202, {"job_id": str(job.id), "status_url": status_url, "file_count": len(ids)})
