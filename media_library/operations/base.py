@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, Value, When
+from django.db import connection
+from django.db.models import F
+from django.db.models.expressions import RawSQL
 
 from media_library.folders import FolderError, get_owned_folder
 from media_library.models import MediaFile
@@ -50,12 +52,19 @@ def target_folder(owner_id, folder_id):
         raise OperationError("The target folder does not exist.") from None
 
 
-def per_row(values, field_name, default=None):
-    """A CASE expression giving each row (by id) its own value; rows not listed keep `default`."""
-    model_field = MediaFile._meta.get_field(field_name)
-    output = model_field.target_field if model_field.is_relation else model_field
-    fallback = F(model_field.attname) if default is None else default
-    whens = [When(pk=pk, then=Value(value, output_field=output)) for pk, value in values.items()]
-    if not whens:
-        return fallback
-    return Case(*whens, default=fallback, output_field=output)
+def per_row(values, field_name, key="id"):
+    """`CASE key WHEN k1 THEN v1 … ELSE <the column> END`: each row (by `key`) gets its own value.
+
+    Raw SQL on purpose: building 500 When() expressions through the ORM costs ~0.1 s of Python per
+    chunk, ten times the UPDATE itself. Only quoted column names are interpolated; values are
+    parameters.
+    """
+    column = MediaFile._meta.get_field(field_name)
+    if not values:
+        return F(column.attname)
+    quote = connection.ops.quote_name
+    whens = " ".join(["WHEN %s THEN %s"] * len(values))
+    params = [item for pair in values.items() for item in pair]
+    output = column.target_field if column.is_relation else column
+    sql = f"CASE {quote(key)} {whens} ELSE {quote(column.column)} END"
+    return RawSQL(sql, params, output_field=output)  # noqa: S611 (values are parameters)

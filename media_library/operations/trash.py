@@ -29,12 +29,13 @@ def trash(owner_id, ids):
         return result
     origins = names_by_folder({row["folder_id"] for row in live.values() if row["folder_id"]})
     now = timezone.now()
-    paths = {pk: encode_trashed_path(origins.get(row["folder_id"], [])) for pk, row in live.items()}
+    paths = {folder_id: encode_trashed_path(names) for folder_id, names in origins.items()}
     # trashed_at IS NULL again in the UPDATE: a concurrent trash of the same row stays a no-op.
     MediaFile.objects.filter(pk__in=list(live), trashed_at__isnull=True).update(
         trashed_at=now,
         trashed_from=F("folder"),
-        trashed_from_path=per_row(paths, "trashed_from_path"),
+        # one WHEN per origin folder (not per row); files at the root keep an empty path
+        trashed_from_path=per_row(paths, "trashed_from_path", key="folder_id"),
         folder=None,
         updated=now,
     )
