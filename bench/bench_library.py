@@ -115,7 +115,9 @@ def naive_restore(owner, ids):
     for file in MediaFile.objects.filter(pk__in=ids):
         if not Folder.objects.filter(pk=file.trashed_from_id).exists():
             file.trashed_from_id = None
-        if MediaFile.objects.filter(folder_id=file.trashed_from_id, name=file.name, trashed_at=None).exists():
+        if MediaFile.objects.filter(
+            owner=owner, folder_id=file.trashed_from_id, name=file.name, trashed_at=None
+        ).exists():
             file.name = f"restored {file.pk} {file.name}"
         file.folder_id, file.trashed_at, file.trashed_from_id = file.trashed_from_id, None, None
         file.save()
@@ -125,7 +127,7 @@ def naive_move(owner, ids, target):
     from media_library.models import MediaFile
 
     for file in MediaFile.objects.filter(pk__in=ids):
-        if MediaFile.objects.filter(folder=target, name=file.name, trashed_at=None).exists():
+        if MediaFile.objects.filter(owner=owner, folder=target, name=file.name, trashed_at=None).exists():
             file.name = f"moved {file.pk} {file.name}"
         file.folder = target
         file.save()
@@ -136,7 +138,7 @@ def naive_copy(owner, ids, target):
 
     for file in MediaFile.objects.filter(pk__in=ids):
         name = file.name
-        if MediaFile.objects.filter(folder=target, name=name, trashed_at=None).exists():
+        if MediaFile.objects.filter(owner=owner, folder=target, name=name, trashed_at=None).exists():
             name = f"copy {file.pk} {name}"
         MediaFile.objects.create(owner=owner, folder=target, name=name, blob_id=file.blob_id, size=file.size)
 
@@ -146,7 +148,9 @@ def naive_rename(owner, ids):
 
     for n, file in enumerate(MediaFile.objects.filter(pk__in=ids).order_by("name", "id"), start=1):
         name = f"naive-{n:06}.png"
-        if MediaFile.objects.filter(folder_id=file.folder_id, name=name, trashed_at=None).exists():
+        if MediaFile.objects.filter(
+            owner=owner, folder_id=file.folder_id, name=name, trashed_at=None
+        ).exists():
             name = f"naive-{n:06}-{file.pk}.png"
         file.name = name
         file.save()

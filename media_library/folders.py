@@ -113,7 +113,10 @@ def breadcrumbs(folder):
 
 
 def encode_trashed_path(names):
-    return json.dumps(list(names), ensure_ascii=False) if names else ""
+    """The JSON list stored in MediaFile.trashed_from_path; "" (restore to the root, or to
+    trashed_from while it exists) for the root or for a chain too long for the column."""
+    encoded = json.dumps(list(names), ensure_ascii=False) if names else ""
+    return encoded if len(encoded) <= MediaFile._meta.get_field("trashed_from_path").max_length else ""
 
 
 def decode_trashed_path(value):
