@@ -129,7 +129,14 @@ class MediaFile(models.Model):
             models.Index(fields=["owner", "folder", "name", "id"], name="file_list_by_name"),
             models.Index(fields=["owner", "folder", "created", "id"], name="file_list_by_created"),
             models.Index(fields=["owner", "folder", "size", "id"], name="file_list_by_size"),
-            models.Index(fields=["owner", "trashed_at", "id"], name="file_trash_by_date"),
+            # Partial (trashed rows only), so SQLite's planner never takes it for "owner = ? AND
+            # trashed_at IS NULL": without ANALYZE it did, and scanned every live file of the owner
+            # for each name look-up of a 500-file batch (20 ms instead of 0.6 ms at 100,000 files).
+            models.Index(
+                fields=["owner", "trashed_at", "id"],
+                condition=Q(trashed_at__isnull=False),
+                name="file_trash_by_date",
+            ),
         ]
 
     def __str__(self):

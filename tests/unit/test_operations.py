@@ -350,6 +350,24 @@ def test_hot_batch_queries_use_the_primary_key(alice, big_batch, action):
         assert "PRIMARY KEY" in plan and "owner" not in plan.lower(), (sql[:120], plan)
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner trap")
+def test_name_lookup_in_a_folder_uses_a_name_index(alice, big_batch):
+    """The batch's name look-up (NameAllocator) must probe a (owner, folder, name) index, not
+    walk an (owner, trashed_at) index over every live file of the owner."""
+    from media_library.naming import live_file_names
+
+    _files, target = big_batch
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+    names = [f"f{i:05}.jpg" for i in range(500)]
+    queryset = live_file_names(alice.pk, target.pk).filter(name__in=names).values_list("name", flat=True)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "name=?" in plan and "trash" not in plan, plan
+
+
 def test_batch_is_all_or_nothing_in_a_transaction(alice):
     files = make_files(alice, 3)
     with pytest.raises(RuntimeError), transaction.atomic():
