@@ -132,22 +132,49 @@ def test_valid_selection_is_202_with_job_and_count(api, alice, make_user):
     assert Job.objects.get(pk=response.json()["job_id"]).params == {"target_folder_id": None}
 
 
-@needs_submit
-@pytest.mark.django_db(transaction=True)
-def test_submitted_trash_job_runs_on_the_worker(celery_worker, api, alice):
-    folder = create_folder(alice.pk, None, "F")
-    make_files(alice, 1_200, folder=folder)  # three chunks of 500
-    response = api({"action": "trash", "folder_id": folder.pk})
-    assert response.status_code == 202 and response.json()["file_count"] == 1_200
-    status_url = response.json()["status_url"]
-    client = Client()
-    client.force_login(alice)
-    deadline = time.monotonic() + 60
+def wait_for_job(client, status_url, timeout=60):
+    """Poll the job's status until it leaves queued/running (a condition with a deadline)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = client.get(status_url).json()
         if status["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.2)  # polling a condition with a deadline
-    assert status["status"] == "succeeded", status
-    assert status["done"] == 1_200
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"job still {status['status']} after {timeout} s: {status}")
+
+
+@needs_submit
+@pytest.mark.django_db(transaction=True)
+def test_submitted_trash_job_runs_on_the_worker(celery_worker, alice):
+    client = Client()
+    client.force_login(alice)
+    folder = create_folder(alice.pk, None, "F")
+    make_files(alice, 1_200, folder=folder)  # three chunks of 500
+    response = client.post(URL, {"action": "trash", "folder_id": folder.pk}, content_type="application/json")
+    assert response.status_code == 202 and response.json()["file_count"] == 1_200
+    status = wait_for_job(client, response.json()["status_url"])
+    assert (status["status"], status["done"], status["failed"]) == ("succeeded", 1_200, 0), status
     assert MediaFile.objects.filter(owner=alice, trashed_at__isnull=False).count() == 1_200
+
+
+@needs_submit
+@pytest.mark.django_db(transaction=True)
+def test_rename_job_numbers_across_chunks_and_copy_job_makes_one_copy_each(celery_worker, alice):
+    client = Client()
+    client.force_login(alice)
+    folder = create_folder(alice.pk, None, "Trip")
+    copies = create_folder(alice.pk, None, "Copies")
+    make_files(alice, 1_100, folder=folder)
+    body = {"action": "rename", "folder_id": folder.pk, "pattern": "trip-{n:04}{ext}"}
+    response = client.post(URL, body, content_type="application/json")
+    assert wait_for_job(client, response.json()["status_url"])["status"] == "succeeded"
+    names = list(MediaFile.objects.filter(folder=folder).order_by("name").values_list("name", flat=True))
+    assert names == [f"trip-{n:04}.jpg" for n in range(1, 1_101)]  # {n} runs on across chunks
+    body = {"action": "copy", "folder_id": folder.pk, "target_folder_id": copies.pk}
+    response = client.post(URL, body, content_type="application/json")
+    status = wait_for_job(client, response.json()["status_url"])
+    assert (status["status"], status["done"]) == ("succeeded", 1_100), status
+    copied = MediaFile.objects.filter(folder=copies)
+    assert copied.count() == 1_100
+    assert copied.values("copied_from").distinct().count() == 1_100  # exactly one copy of each
+    assert copied.filter(copy_key=response.json()["job_id"]).count() == 1_100
