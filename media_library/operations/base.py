@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import F
+from django.db.models import BooleanField, Expression, F
 from django.db.models.expressions import RawSQL
 
 from media_library.folders import FolderError, get_owned_folder
@@ -27,6 +28,34 @@ class OperationResult:
         self.failures.append((file_id, reason))
 
 
+class IdIn(Expression):
+    """`id IN (…)` for a batch of integer ids: `filter(IdIn(ids))`.
+
+    The same SQL as `pk__in`, without Django's per-value preparation of the lookup, which costs
+    ~5 ms of Python per 500 ids per statement — more than the statement itself. Ids are parameters.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, ids, column="pk"):
+        super().__init__()
+        self.ids = [int(pk) for pk in ids]
+        self.column = F(column)
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        if not self.ids:
+            raise EmptyResultSet
+        column_sql, column_params = compiler.compile(self.column)
+        return f"{column_sql} IN ({', '.join(['%s'] * len(self.ids))})", [*column_params, *self.ids]
+
+
 def fetch_owned(owner_id, ids, *fields):
     """{id: row dict} of the owner's files among `ids`, in the order of `ids`, in one query.
 
@@ -36,7 +65,7 @@ def fetch_owned(owner_id, ids, *fields):
     wanted = list(dict.fromkeys(int(i) for i in ids))
     rows = {
         row["id"]: row
-        for row in MediaFile.objects.filter(pk__in=wanted).values("id", "owner_id", *fields)
+        for row in MediaFile.objects.filter(IdIn(wanted)).values("id", "owner_id", *fields)
         if row["owner_id"] == owner_id
     }
     return {pk: rows[pk] for pk in wanted if pk in rows}, [pk for pk in wanted if pk not in rows]

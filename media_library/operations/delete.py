@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from media_library.models import Blob, MediaFile
-from media_library.operations.base import NOT_IN_TRASH, OperationResult, fetch_owned
+from media_library.operations.base import NOT_IN_TRASH, IdIn, OperationResult, fetch_owned
 
 THUMBNAIL_SIZES = (256, 1024)
 
@@ -25,7 +25,7 @@ def delete_permanently(owner_id, ids):
     result.failures = [(pk, NOT_IN_TRASH) for pk in rows if pk not in trashed]
     if not trashed:
         return result
-    MediaFile.objects.filter(pk__in=list(trashed), trashed_at__isnull=False).delete()
+    MediaFile.objects.filter(IdIn(trashed), trashed_at__isnull=False).delete()
     result.done += len(trashed)
     delete_orphan_blobs({row["blob_id"] for row in trashed.values()})
     return result

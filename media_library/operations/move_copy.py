@@ -8,6 +8,7 @@ from media_library.naming import NameAllocator, live_file_names
 from media_library.operations.base import (
     IN_TRASH,
     NOT_FOUND,
+    IdIn,
     OperationResult,
     fetch_owned,
     per_row,
@@ -40,7 +41,7 @@ def move(owner_id, ids, target_folder_id):
     renamed = {pk: name for pk, name in zip(movers, allocated, strict=True) if name != rows[pk]["name"]}
     # The new names are free among the target's live files and distinct within the batch, so the
     # single UPDATE never makes a transient duplicate under the partial unique indexes.
-    result.done += MediaFile.objects.filter(pk__in=movers, trashed_at__isnull=True).update(
+    result.done += MediaFile.objects.filter(IdIn(movers), trashed_at__isnull=True).update(
         folder=target, name=per_row(renamed, "name"), updated=timezone.now()
     )
     return result

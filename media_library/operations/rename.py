@@ -16,6 +16,7 @@ from media_library.naming import NameAllocator, live_file_names, safe_display_na
 from media_library.operations.base import (
     IN_TRASH,
     NOT_FOUND,
+    IdIn,
     OperationError,
     OperationResult,
     fetch_owned,
@@ -94,7 +95,7 @@ def rename(owner_id, ids, pattern, offset=0):
         by_folder[row["folder_id"]].append(pk)
     new_names = {}
     for folder_id, pks in by_folder.items():
-        others = live_file_names(owner_id, folder_id).exclude(pk__in=pks)
+        others = live_file_names(owner_id, folder_id).exclude(IdIn(pks))
         allocated = NameAllocator(others).allocate([wanted[pk] for pk in pks])
         new_names.update(
             {pk: name for pk, name in zip(pks, allocated, strict=True) if name != rows[pk]["name"]}
@@ -102,7 +103,7 @@ def rename(owner_id, ids, pattern, offset=0):
     result.done = len(wanted)
     if not new_names:
         return result
-    changing = MediaFile.objects.filter(pk__in=list(new_names), trashed_at__isnull=True)
+    changing = MediaFile.objects.filter(IdIn(new_names), trashed_at__isnull=True)
     # Swapping names inside a folder (a -> b while b -> c) would briefly duplicate a live name
     # under the unique index in a single UPDATE; park those rows on placeholder names first.
     if set(new_names.values()) & {rows[pk]["name"] for pk in new_names}:

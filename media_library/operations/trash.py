@@ -13,7 +13,7 @@ from media_library.folders import (
 )
 from media_library.models import Folder, MediaFile
 from media_library.naming import NameAllocator, live_file_names
-from media_library.operations.base import NOT_FOUND, OperationResult, fetch_owned, per_row
+from media_library.operations.base import NOT_FOUND, IdIn, OperationResult, fetch_owned, per_row
 
 
 def trash(owner_id, ids):
@@ -31,7 +31,7 @@ def trash(owner_id, ids):
     now = timezone.now()
     paths = {folder_id: encode_trashed_path(names) for folder_id, names in origins.items()}
     # trashed_at IS NULL again in the UPDATE: a concurrent trash of the same row stays a no-op.
-    MediaFile.objects.filter(pk__in=list(live), trashed_at__isnull=True).update(
+    MediaFile.objects.filter(IdIn(live), trashed_at__isnull=True).update(
         trashed_at=now,
         trashed_from=F("folder"),
         # one WHEN per origin folder (not per row); files at the root keep an empty path
@@ -81,7 +81,7 @@ def restore(owner_id, ids):
                 names[pk] = name
     # Restored names are free among the destination's live files and distinct within the batch,
     # so this single UPDATE never makes a transient duplicate under the partial unique indexes.
-    MediaFile.objects.filter(pk__in=list(trashed), trashed_at__isnull=False).update(
+    MediaFile.objects.filter(IdIn(trashed), trashed_at__isnull=False).update(
         folder=per_row(folders, "folder"),
         name=per_row(names, "name"),
         trashed_at=None,
