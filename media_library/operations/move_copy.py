@@ -67,9 +67,11 @@ def copy(owner_id, ids, target_folder_id, copy_key=None):
             sources.append(pk)
     if copy_key and sources:
         earlier = set(
-            MediaFile.objects.filter(copy_key=copy_key, copied_from__in=sources).values_list(
-                "copied_from", flat=True
-            )
+            # exclude(copy_key="") repeats the partial unique index's condition word for word:
+            # SQLite uses a partial index only when the query states its WHERE term.
+            MediaFile.objects.filter(copy_key=copy_key, copied_from__in=sources)
+            .exclude(copy_key="")
+            .values_list("copied_from", flat=True)
         )
         result.done += len(earlier)
         sources = [pk for pk in sources if pk not in earlier]
