@@ -1,9 +1,11 @@
 """Server-side selections and keyset listings."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from media_library.folders import create_folder
-from media_library.models import MediaFile
+from media_library.models import Folder, MediaFile
 from media_library.operations import trash
 from media_library.selection import SelectionError, list_files, resolve_selection
 from tests.support.library_rows import make_files
@@ -98,3 +100,35 @@ def test_listing_filters_and_trash(alice):
         list_files(alice.pk, folder.pk, cursor="not-a-cursor")
     with pytest.raises(SelectionError):
         list_files(alice.pk, folder.pk, sort="owner")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+@pytest.mark.parametrize(("folder", "trashed", "index"), [("root", False, "file_list_by_name"),
+                                                          ("folder", False, "file_list_by_name"),
+                                                          (None, True, "file_trash_by_date")])  # fmt: skip
+def test_listing_pages_walk_their_index(alice, folder, trashed, index):
+    """Page queries read their index in order (no sort step, no scan), also for the root, where
+    trashed files (folder NULL) are left out of the live listing's partial index."""
+    folder_id = create_folder(alice.pk, None, "F").pk if folder == "folder" else None
+    make_files(alice, 20, trashed=True)
+    make_files(alice, 20, folder=Folder.objects.filter(pk=folder_id).first())
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+    with CaptureQueriesContext(connection) as captured:
+        page = list_files(
+            alice.pk, folder_id, trashed=trashed, sort="trashed" if trashed else "name", limit=5
+        )
+        list_files(
+            alice.pk,
+            folder_id,
+            trashed=trashed,
+            sort="trashed" if trashed else "name",
+            cursor=page.next_cursor,
+        )
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+        assert index in plan and "TEMP B-TREE" not in plan and "SCAN media_library_mediafile" not in plan, (
+            plan
+        )
