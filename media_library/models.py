@@ -90,7 +90,12 @@ class MediaFile(models.Model):
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media_files")
-    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="files")
+    # The foreign keys that are NULL for many rows (folder: trashed and root files; trashed_from:
+    # live files) get partial indexes below instead of Django's full ones: trashing or restoring a
+    # file then only adds or removes an index entry instead of moving it to the NULL end.
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="files", db_index=False
+    )
     name = models.CharField(max_length=255)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="files")
     size = models.BigIntegerField()  # copied from the blob so listings can sort by size without a join
@@ -98,7 +103,7 @@ class MediaFile(models.Model):
     updated = models.DateTimeField(auto_now=True)
     trashed_at = models.DateTimeField(null=True, blank=True)
     trashed_from = models.ForeignKey(
-        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="trashed_files"
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="trashed_files", db_index=False
     )
     # The folder names from the root to `trashed_from`, as a JSON list (e.g. '["Trips", "2024"]'):
     # a list, not a "/"-joined string, so a name may contain any character.
@@ -139,6 +144,10 @@ class MediaFile(models.Model):
             # Partial (trashed rows only), so SQLite's planner never takes it for "owner = ? AND
             # trashed_at IS NULL": without ANALYZE it did, and scanned every live file of the owner
             # for each name look-up of a 500-file batch (20 ms instead of 0.6 ms at 100,000 files).
+            models.Index(fields=["folder"], condition=Q(folder__isnull=False), name="file_in_folder"),
+            models.Index(
+                fields=["trashed_from"], condition=Q(trashed_from__isnull=False), name="file_trashed_from"
+            ),
             models.Index(
                 fields=["owner", "trashed_at", "id"],
                 condition=Q(trashed_at__isnull=False),
