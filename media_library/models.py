@@ -78,9 +78,6 @@ class Blob(models.Model):
         return f"blobs/{self.sha256[:2]}/{self.sha256[2:4]}/{self.sha256}"
 
 
-LIVE = Q(trashed_at__isnull=True)
-
-
 class MediaFile(models.Model):
     """One file in an owner's library: a name in a folder (or the root), pointing at a blob.
 
@@ -134,16 +131,11 @@ class MediaFile(models.Model):
         ]
         indexes = [
             # Keyset listings of a folder: (owner, folder) then the sort key, then id as tie-break.
-            # Partial (live rows only): trashed files (folder NULL) never crowd a root listing,
-            # and trashing a file only removes index entries instead of moving them.
-            models.Index(fields=["owner", "folder", "name", "id"], condition=LIVE, name="file_list_by_name"),
-            models.Index(
-                fields=["owner", "folder", "created", "id"], condition=LIVE, name="file_list_by_created"
-            ),
-            models.Index(fields=["owner", "folder", "size", "id"], condition=LIVE, name="file_list_by_size"),
-            # Partial (trashed rows only), so SQLite's planner never takes it for "owner = ? AND
-            # trashed_at IS NULL": without ANALYZE it did, and scanned every live file of the owner
-            # for each name look-up of a 500-file batch (20 ms instead of 0.6 ms at 100,000 files).
+            # Full, not live-only: trashed files sit at folder NULL, so the trash listing sorted by
+            # name/created/size walks the same indexes.
+            models.Index(fields=["owner", "folder", "name", "id"], name="file_list_by_name"),
+            models.Index(fields=["owner", "folder", "created", "id"], name="file_list_by_created"),
+            models.Index(fields=["owner", "folder", "size", "id"], name="file_list_by_size"),
             models.Index(fields=["folder"], condition=Q(folder__isnull=False), name="file_in_folder"),
             models.Index(
                 fields=["trashed_from"], condition=Q(trashed_from__isnull=False), name="file_trashed_from"

@@ -107,8 +107,8 @@ def test_listing_filters_and_trash(alice):
                                                           ("folder", False, "file_list_by_name"),
                                                           (None, True, "file_trash_by_date")])  # fmt: skip
 def test_listing_pages_walk_their_index(alice, folder, trashed, index):
-    """Page queries read their index in order (no sort step, no scan), also for the root, where
-    trashed files (folder NULL) are left out of the live listing's partial index."""
+    """Page queries read their index in order (no sort step, no scan), also for the root, which
+    shares folder NULL with the trashed files."""
     folder_id = create_folder(alice.pk, None, "F").pk if folder == "folder" else None
     make_files(alice, 20, trashed=True)
     make_files(alice, 20, folder=Folder.objects.filter(pk=folder_id).first())
