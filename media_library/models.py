@@ -87,7 +87,12 @@ class MediaFile(models.Model):
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media_files")
-    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="files")
+    # The foreign keys that are NULL for many rows (folder: trashed and root files; trashed_from:
+    # live files) get partial indexes below instead of Django's full ones: trashing or restoring a
+    # file then only adds or removes an index entry instead of moving it to the NULL end.
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="files", db_index=False
+    )
     name = models.CharField(max_length=255)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="files")
     size = models.BigIntegerField()  # copied from the blob so listings can sort by size without a join
@@ -95,9 +100,16 @@ class MediaFile(models.Model):
     updated = models.DateTimeField(auto_now=True)
     trashed_at = models.DateTimeField(null=True, blank=True)
     trashed_from = models.ForeignKey(
-        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="trashed_files"
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="trashed_files", db_index=False
     )
+    # The folder names from the root to `trashed_from`, as a JSON list (e.g. '["Trips", "2024"]'):
+    # a list, not a "/"-joined string, so a name may contain any character.
     trashed_from_path = models.CharField(max_length=4096, blank=True, default="")
+    # Copy idempotency: a copy remembers its source id (a plain integer, not a foreign key: the
+    # source may be deleted later) and the key of the job that made it, unique together, so a
+    # re-run of the same copy chunk creates no second copy.
+    copied_from = models.BigIntegerField(null=True, blank=True, editable=False)
+    copy_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -111,13 +123,28 @@ class MediaFile(models.Model):
                 condition=Q(trashed_at__isnull=True, folder__isnull=True),
                 name="file_unique_live_name_at_root",
             ),
+            models.UniqueConstraint(
+                fields=["copy_key", "copied_from"],
+                condition=~Q(copy_key=""),
+                name="file_unique_copy_per_key",
+            ),
         ]
         indexes = [
             # Keyset listings of a folder: (owner, folder) then the sort key, then id as tie-break.
+            # Full, not live-only: trashed files sit at folder NULL, so the trash listing sorted by
+            # name/created/size walks the same indexes.
             models.Index(fields=["owner", "folder", "name", "id"], name="file_list_by_name"),
             models.Index(fields=["owner", "folder", "created", "id"], name="file_list_by_created"),
             models.Index(fields=["owner", "folder", "size", "id"], name="file_list_by_size"),
-            models.Index(fields=["owner", "trashed_at", "id"], name="file_trash_by_date"),
+            models.Index(fields=["folder"], condition=Q(folder__isnull=False), name="file_in_folder"),
+            models.Index(
+                fields=["trashed_from"], condition=Q(trashed_from__isnull=False), name="file_trashed_from"
+            ),
+            models.Index(
+                fields=["owner", "trashed_at", "id"],
+                condition=Q(trashed_at__isnull=False),
+                name="file_trash_by_date",
+            ),
         ]
 
     def __str__(self):
