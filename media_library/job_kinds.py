@@ -1,1 +1,97 @@
-"""The media library's job kinds, registered with jobs.registry."""
+"""The media library's job kinds, registered with jobs.registry (the engine never imports us).
+
+Each kind is a small declarative record; its handler is a thin adapter from the engine's
+ChunkContext to a plain function in `media_library.operations`. Database kinds run inside the
+engine's transaction (atomic), which also records the chunk as done, so a redelivered chunk
+changes nothing twice; the operations are idempotent on their own as well.
+
+Ids no longer eligible when a chunk runs: if the end state already holds they count as done
+(trash of a trashed file, restore of a live one, move into the current folder, delete of a gone
+file); otherwise they are failures with a reason ("not found", "in the trash", "not in the trash").
+A target folder that is gone or not the owner's fails the job permanently (no retry can fix it).
+"""
+
+from jobs.registry import ChunkContext, ChunkOutcome, JobKind, PermanentError, register
+from media_library import operations
+from media_library.operations import OperationError
+
+
+def _run(operation, ctx: ChunkContext, **params):
+    try:
+        result = operation(ctx.owner_id, ctx.ids, **params)
+    except OperationError as error:
+        raise PermanentError(str(error)) from error
+    return ChunkOutcome(done=result.done, failures=list(result.failures))
+
+
+def handle_trash(ctx):
+    return _run(operations.trash, ctx)
+
+
+def handle_restore(ctx):
+    return _run(operations.restore, ctx)
+
+
+def handle_delete(ctx):
+    return _run(operations.delete_permanently, ctx)
+
+
+def handle_empty_trash(ctx):
+    return _run(operations.empty_trash, ctx)
+
+
+def handle_move(ctx):
+    return _run(operations.move, ctx, target_folder_id=ctx.params.get("target_folder_id"))
+
+
+def handle_copy(ctx):
+    # The job id keys the copies: a re-run of this chunk finds them and creates no duplicates.
+    return _run(
+        operations.copy, ctx, target_folder_id=ctx.params.get("target_folder_id"), copy_key=str(ctx.job_id)
+    )
+
+
+def handle_rename(ctx):
+    # {n} counts across the whole job, so each chunk starts at its offset in the job's id list.
+    return _run(operations.rename, ctx, pattern=ctx.params.get("pattern"), offset=ctx.offset)
+
+
+TRASH = register(
+    JobKind(
+        "trash",
+        "Move to trash",
+        handle_trash,
+        queue="auto",
+        success_message="{done} of {total} moved to trash",
+    )
+)
+RESTORE = register(
+    JobKind("restore", "Restore", handle_restore, queue="auto", success_message="{done} of {total} restored")
+)
+DELETE = register(
+    JobKind(
+        "delete",
+        "Delete permanently",
+        handle_delete,
+        queue="auto",
+        success_message="{done} of {total} deleted permanently",
+        defer_seconds=5,  # the undo window: the job card offers Undo (cancel) before it starts
+    )
+)
+EMPTY_TRASH = register(
+    JobKind(
+        "empty_trash",
+        "Empty trash",
+        handle_empty_trash,
+        queue="bulk",
+        success_message="Trash emptied: {done} of {total} deleted",
+        defer_seconds=5,
+    )
+)
+MOVE = register(JobKind("move", "Move", handle_move, queue="auto", success_message="{done} of {total} moved"))
+COPY = register(
+    JobKind("copy", "Copy", handle_copy, queue="auto", success_message="{done} of {total} copied")
+)
+RENAME = register(
+    JobKind("rename", "Rename", handle_rename, queue="auto", success_message="{done} of {total} renamed")
+)

@@ -78,6 +78,9 @@ class Blob(models.Model):
         return f"blobs/{self.sha256[:2]}/{self.sha256[2:4]}/{self.sha256}"
 
 
+LIVE = Q(trashed_at__isnull=True)
+
+
 class MediaFile(models.Model):
     """One file in an owner's library: a name in a folder (or the root), pointing at a blob.
 
@@ -97,7 +100,14 @@ class MediaFile(models.Model):
     trashed_from = models.ForeignKey(
         Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="trashed_files"
     )
+    # The folder names from the root to `trashed_from`, as a JSON list (e.g. '["Trips", "2024"]'):
+    # a list, not a "/"-joined string, so a name may contain any character.
     trashed_from_path = models.CharField(max_length=4096, blank=True, default="")
+    # Copy idempotency: a copy remembers its source id (a plain integer, not a foreign key: the
+    # source may be deleted later) and the key of the job that made it, unique together, so a
+    # re-run of the same copy chunk creates no second copy.
+    copied_from = models.BigIntegerField(null=True, blank=True, editable=False)
+    copy_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -111,13 +121,29 @@ class MediaFile(models.Model):
                 condition=Q(trashed_at__isnull=True, folder__isnull=True),
                 name="file_unique_live_name_at_root",
             ),
+            models.UniqueConstraint(
+                fields=["copy_key", "copied_from"],
+                condition=~Q(copy_key=""),
+                name="file_unique_copy_per_key",
+            ),
         ]
         indexes = [
             # Keyset listings of a folder: (owner, folder) then the sort key, then id as tie-break.
-            models.Index(fields=["owner", "folder", "name", "id"], name="file_list_by_name"),
-            models.Index(fields=["owner", "folder", "created", "id"], name="file_list_by_created"),
-            models.Index(fields=["owner", "folder", "size", "id"], name="file_list_by_size"),
-            models.Index(fields=["owner", "trashed_at", "id"], name="file_trash_by_date"),
+            # Partial (live rows only): trashed files (folder NULL) never crowd a root listing,
+            # and trashing a file only removes index entries instead of moving them.
+            models.Index(fields=["owner", "folder", "name", "id"], condition=LIVE, name="file_list_by_name"),
+            models.Index(
+                fields=["owner", "folder", "created", "id"], condition=LIVE, name="file_list_by_created"
+            ),
+            models.Index(fields=["owner", "folder", "size", "id"], condition=LIVE, name="file_list_by_size"),
+            # Partial (trashed rows only), so SQLite's planner never takes it for "owner = ? AND
+            # trashed_at IS NULL": without ANALYZE it did, and scanned every live file of the owner
+            # for each name look-up of a 500-file batch (20 ms instead of 0.6 ms at 100,000 files).
+            models.Index(
+                fields=["owner", "trashed_at", "id"],
+                condition=Q(trashed_at__isnull=False),
+                name="file_trash_by_date",
+            ),
         ]
 
     def __str__(self):

@@ -1,0 +1,123 @@
+"""Admin for folders, blobs and files: search, filters and thumbnail previews.
+
+Previews come from an admin-only view on the Blob admin (staff login required, any owner's blob),
+so no owner-checked public URL is needed. It serves the 256 px thumbnail once the thumbnails job
+has written it, and a 404 until then.
+"""
+
+from django.contrib import admin
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from media_library.models import Blob, Folder, MediaFile
+
+
+def thumbnail_storage_name(blob, size=256):
+    return f"thumbs/{blob.sha256[:2]}/{blob.sha256[2:4]}/{blob.sha256}-{size}.webp"
+
+
+def thumbnail_url(blob):
+    """The admin-only URL of a blob's small thumbnail, or None while it is not ready."""
+    if blob is None or blob.thumbnail_status != Blob.Thumbnail.READY:
+        return None
+    return reverse("admin:media_library_blob_thumbnail", args=[blob.pk])
+
+
+def thumbnail_preview(blob, size=64):
+    url = thumbnail_url(blob)
+    if url is None:
+        return "—"
+    return format_html(
+        '<img src="{}" alt="" width="{}" height="{}" style="object-fit:cover">', url, size, size
+    )
+
+
+@admin.register(Folder)
+class FolderAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "path", "depth", "created"]
+    list_filter = ["depth", "created"]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner", "parent"]
+    readonly_fields = ["path", "depth", "created", "updated"]
+    show_full_result_count = False  # COUNT(*) over a huge table on every page is not free
+
+
+@admin.register(Blob)
+class BlobAdmin(admin.ModelAdmin):
+    list_display = [
+        "preview",
+        "short_sha",
+        "format",
+        "width",
+        "height",
+        "size",
+        "thumbnail_status",
+        "created",
+    ]
+    list_filter = ["format", "thumbnail_status", "created"]
+    search_fields = ["=sha256"]
+    readonly_fields = ["preview_large", "sha256", "size", "format", "width", "height", "created"]
+    show_full_result_count = False
+
+    @admin.display(description="Preview")
+    def preview(self, blob):
+        return thumbnail_preview(blob)
+
+    @admin.display(description="Preview")
+    def preview_large(self, blob):
+        return thumbnail_preview(blob, size=256)
+
+    @admin.display(description="SHA-256", ordering="sha256")
+    def short_sha(self, blob):
+        return blob.sha256[:12]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.thumbnail_view)
+        return [path("<int:pk>/thumbnail/", view, name="media_library_blob_thumbnail"), *super().get_urls()]
+
+    def thumbnail_view(self, request, pk):
+        blob = get_object_or_404(Blob, pk=pk)
+        name = thumbnail_storage_name(blob)
+        if not default_storage.exists(name):
+            raise Http404("No thumbnail yet.")
+        response = FileResponse(default_storage.open(name, "rb"), content_type="image/webp")
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class TrashedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("trashed", "In the trash")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.filter(trashed_at__isnull=True)
+        if self.value() == "trashed":
+            return queryset.filter(trashed_at__isnull=False)
+        return queryset
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(admin.ModelAdmin):
+    list_display = ["preview", "name", "owner", "folder", "size", "created", "trashed_at"]
+    list_filter = [TrashedFilter, "blob__format", "created", "trashed_at"]
+    search_fields = ["name", "owner__username", "=blob__sha256"]
+    list_select_related = ["owner", "folder", "blob"]
+    raw_id_fields = ["owner", "folder", "blob", "trashed_from"]
+    readonly_fields = ["preview_large", "created", "updated", "copied_from", "copy_key"]
+    show_full_result_count = False
+
+    @admin.display(description="Preview")
+    def preview(self, media_file):
+        return thumbnail_preview(media_file.blob)
+
+    @admin.display(description="Preview")
+    def preview_large(self, media_file):
+        return thumbnail_preview(media_file.blob, size=256)

@@ -1,0 +1,174 @@
+"""Folder services: create, rename, move (with the whole subtree), trash; paths and breadcrumbs.
+
+A folder's `path` is materialised ("/4/17/23/": its ancestors' ids and its own), so a subtree is
+one `path LIKE '/4/17/%'` and moving one is a single UPDATE of that prefix, whatever its size.
+Every folder name goes through `naming` and is de-conflicted among its live siblings.
+"""
+
+import json
+
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from media_library.models import Folder, MediaFile
+from media_library.naming import NameAllocator, folder_names, safe_display_name
+
+
+class FolderError(ValueError):
+    """A folder operation that cannot be done as asked (the message is safe to show)."""
+
+
+def get_owned_folder(owner_id, folder_id):
+    """The owner's folder, or FolderError (also for another owner's folder: never revealed)."""
+    folder = Folder.objects.filter(pk=folder_id).first()
+    if folder is None or folder.owner_id != owner_id:
+        raise FolderError("Folder not found.")
+    return folder
+
+
+def subtree(folder):
+    """The folder and all its descendants."""
+    return Folder.objects.filter(owner_id=folder.owner_id, path__startswith=folder.path)
+
+
+def _free_name(owner_id, parent_id, wanted, exclude_id=None):
+    siblings = folder_names(owner_id, parent_id)
+    if exclude_id is not None:
+        siblings = siblings.exclude(pk=exclude_id)
+    return NameAllocator(siblings).allocate([safe_display_name(wanted, default="New folder")])[0]
+
+
+def _set_path(folder, parent):
+    folder.path = f"{parent.path if parent else '/'}{folder.pk}/"
+    folder.depth = parent.depth + 1 if parent else 0
+    Folder.objects.filter(pk=folder.pk).update(path=folder.path, depth=folder.depth)
+
+
+@transaction.atomic
+def create_folder(owner_id, parent_id, name):
+    """A new folder under `parent_id` (None = the root); the name is de-conflicted ("a (2)")."""
+    parent = get_owned_folder(owner_id, parent_id) if parent_id is not None else None
+    folder = Folder.objects.create(
+        owner_id=owner_id, parent=parent, name=_free_name(owner_id, parent_id, name)
+    )
+    _set_path(folder, parent)  # the path holds the folder's own id, known only after INSERT
+    return folder
+
+
+@transaction.atomic
+def rename_folder(owner_id, folder_id, name):
+    folder = get_owned_folder(owner_id, folder_id)
+    new_name = _free_name(owner_id, folder.parent_id, name, exclude_id=folder.pk)
+    if new_name != folder.name:
+        folder.name = new_name
+        folder.save(update_fields=["name", "updated"])
+    return folder
+
+
+@transaction.atomic
+def move_folder(owner_id, folder_id, new_parent_id):
+    """Move a folder and its whole subtree under `new_parent_id` (None = the root) in 3-4 queries."""
+    folder = get_owned_folder(owner_id, folder_id)
+    parent = get_owned_folder(owner_id, new_parent_id) if new_parent_id is not None else None
+    if parent is not None and parent.path.startswith(folder.path):
+        raise FolderError("A folder cannot be moved into itself or one of its subfolders.")
+    if folder.parent_id == new_parent_id:
+        return folder  # already there: moving twice is a no-op
+    old_prefix = folder.path
+    new_prefix = f"{parent.path if parent else '/'}{folder.pk}/"
+    depth_delta = (parent.depth + 1 if parent else 0) - folder.depth
+    folder.name = _free_name(owner_id, new_parent_id, folder.name, exclude_id=folder.pk)
+    folder.parent = parent
+    folder.save(update_fields=["name", "parent", "updated"])
+    # One UPDATE rewrites the prefix of every descendant's path (and the folder's own).
+    subtree_qs = Folder.objects.filter(owner_id=owner_id, path__startswith=old_prefix)
+    subtree_qs.update(
+        path=Concat(Value(new_prefix), Substr("path", len(old_prefix) + 1)),
+        depth=F("depth") + depth_delta,
+    )
+    folder.path, folder.depth = new_prefix, folder.depth + depth_delta
+    return folder
+
+
+def names_by_folder(folder_ids):
+    """{folder_id: [root name, ..., folder name]} for many folders in two queries."""
+    folders = list(Folder.objects.filter(pk__in=set(folder_ids)).values("pk", "path", "name"))
+    ancestor_ids = {int(part) for row in folders for part in row["path"].strip("/").split("/") if part}
+    names = dict(Folder.objects.filter(pk__in=ancestor_ids).values_list("pk", "name"))
+    return {
+        row["pk"]: [names.get(int(part), "") for part in row["path"].strip("/").split("/") if part]
+        for row in folders
+    }
+
+
+def breadcrumbs(folder):
+    """[(id, name), ...] from the root down to `folder` (inclusive), in one query."""
+    if folder is None:
+        return []
+    ids = folder.ancestor_ids()
+    names = dict(Folder.objects.filter(pk__in=ids, owner_id=folder.owner_id).values_list("pk", "name"))
+    return [(pk, names[pk]) for pk in ids if pk in names]
+
+
+def encode_trashed_path(names):
+    """The JSON list stored in MediaFile.trashed_from_path; "" (restore to the root, or to
+    trashed_from while it exists) for the root or for a chain too long for the column."""
+    encoded = json.dumps(list(names), ensure_ascii=False) if names else ""
+    return encoded if len(encoded) <= MediaFile._meta.get_field("trashed_from_path").max_length else ""
+
+
+def decode_trashed_path(value):
+    """The folder names stored by trash; an empty or unreadable value means the root."""
+    try:
+        names = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return [str(name) for name in names] if isinstance(names, list) else []
+
+
+def ensure_folder_path(owner_id, parent_id, names):
+    """The folder at `parent_id`/names[0]/names[1]/…, creating what is missing (2 queries a level).
+
+    Used by restore (recreate a deleted origin folder) and by folder uploads. Names are made
+    safe; an existing live folder of that name is reused, never duplicated. Returns None for an
+    empty `names` with a None parent (the root).
+    """
+    parent = get_owned_folder(owner_id, parent_id) if parent_id is not None else None
+    for raw in names:
+        name = safe_display_name(raw, default="Folder")
+        existing = Folder.objects.filter(owner_id=owner_id, parent=parent, name=name).first()
+        if existing is None:
+            with transaction.atomic():
+                existing = Folder.objects.create(owner_id=owner_id, parent=parent, name=name)
+                _set_path(existing, parent)
+        parent = existing
+    return parent
+
+
+@transaction.atomic
+def trash_folder(owner_id, folder_id):
+    """Trash every live file of a folder's subtree, remembering where each came from, then delete
+    the folder rows. Returns the number of files trashed. A bounded number of queries: one UPDATE
+    for all the files, one DELETE for the folders (plus Django's bookkeeping for related rows)."""
+    folder = get_owned_folder(owner_id, folder_id)
+    folders = subtree(folder)
+    paths = names_by_folder(folders.values_list("pk", flat=True))
+    files = MediaFile.objects.filter(owner_id=owner_id, folder__in=folders.values("pk"))
+    count = files.filter(trashed_at__isnull=True).update(
+        trashed_at=timezone.now(),
+        trashed_from=None,  # the folder is about to be deleted; restore recreates it from the path
+        trashed_from_path=Case(
+            *[When(folder_id=pk, then=Value(encode_trashed_path(names))) for pk, names in paths.items()],
+            default=Value(""),
+        ),
+        folder=None,
+        updated=timezone.now(),
+    )
+    # Files trashed earlier from inside this subtree keep their path; their folder link is cleared
+    # here in one UPDATE so the DELETE needs no per-row bookkeeping.
+    earlier = MediaFile.objects.filter(owner_id=owner_id, trashed_from__in=folders.values("pk"))
+    earlier.update(trashed_from=None)
+    Folder.objects.filter(pk__in=list(paths)).delete()
+    return count

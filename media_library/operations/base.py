@@ -1,0 +1,99 @@
+"""What the operations share: their result, their error, reading a batch, writing per-row values."""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import BooleanField, Expression, F
+from django.db.models.expressions import RawSQL
+
+from media_library.folders import FolderError, get_owned_folder
+from media_library.models import MediaFile
+
+NOT_FOUND = "not found"
+IN_TRASH = "in the trash"
+NOT_IN_TRASH = "not in the trash"
+
+
+class OperationError(ValueError):
+    """The whole batch cannot run as asked (bad parameters, a missing target folder)."""
+
+
+@dataclass
+class OperationResult:
+    done: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+    def fail(self, file_id, reason):
+        self.failures.append((file_id, reason))
+
+
+class IdIn(Expression):
+    """`id IN (…)` for a batch of integer ids: `filter(IdIn(ids))`.
+
+    The same SQL as `pk__in`, without Django's per-value preparation of the lookup, which costs
+    ~5 ms of Python per 500 ids per statement — more than the statement itself. Ids are parameters.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, ids, column="pk"):
+        super().__init__()
+        self.ids = [int(pk) for pk in ids]
+        self.column = F(column)
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        if not self.ids:
+            raise EmptyResultSet
+        column_sql, column_params = compiler.compile(self.column)
+        return f"{column_sql} IN ({', '.join(['%s'] * len(self.ids))})", [*column_params, *self.ids]
+
+
+def fetch_owned(owner_id, ids, *fields):
+    """{id: row dict} of the owner's files among `ids`, in the order of `ids`, in one query.
+
+    The query filters on the primary key only; ownership is checked on the fetched rows, so the
+    planner always takes the primary key (see the module docstring).
+    """
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    rows = {
+        row["id"]: row
+        for row in MediaFile.objects.filter(IdIn(wanted)).values("id", "owner_id", *fields)
+        if row["owner_id"] == owner_id
+    }
+    return {pk: rows[pk] for pk in wanted if pk in rows}, [pk for pk in wanted if pk not in rows]
+
+
+def target_folder(owner_id, folder_id):
+    """The owner's target folder (None = the root), or OperationError."""
+    if folder_id is None:
+        return None
+    try:
+        return get_owned_folder(owner_id, folder_id)
+    except FolderError:
+        raise OperationError("The target folder does not exist.") from None
+
+
+def per_row(values, field_name, key="id"):
+    """`CASE key WHEN k1 THEN v1 … ELSE <the column> END`: each row (by `key`) gets its own value.
+
+    Raw SQL on purpose: building 500 When() expressions through the ORM costs ~0.1 s of Python per
+    chunk, ten times the UPDATE itself. Only quoted column names are interpolated; values are
+    parameters.
+    """
+    column = MediaFile._meta.get_field(field_name)
+    if not values:
+        return F(column.attname)
+    quote = connection.ops.quote_name
+    whens = " ".join(["WHEN %s THEN %s"] * len(values))
+    params = [item for pair in values.items() for item in pair]
+    output = column.target_field if column.is_relation else column
+    sql = f"CASE {quote(key)} {whens} ELSE {quote(column.column)} END"
+    return RawSQL(sql, params, output_field=output)  # noqa: S611 (values are parameters)

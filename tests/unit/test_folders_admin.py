@@ -1,0 +1,54 @@
+"""The admin for folders, blobs and files: lists, search, filters, and staff-only thumbnails."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from media_library.admin import thumbnail_storage_name, thumbnail_url
+from media_library.folders import create_folder
+from media_library.models import Blob
+from tests.support.library_rows import make_blob, make_files
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_logged_in(make_user):
+    client = Client()
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_changelists_search_and_filters(admin_client_logged_in, make_user):
+    alice = make_user("alice")
+    folder = create_folder(alice.pk, None, "Holiday")
+    make_files(alice, folder=folder, names=["beach.jpg", "hotel.jpg"])
+    for url, text in [
+        ("/admin/media_library/folder/?q=Holiday", "Holiday"),
+        ("/admin/media_library/mediafile/?q=beach", "beach.jpg"),
+        ("/admin/media_library/mediafile/?state=live", "hotel.jpg"),
+        ("/admin/media_library/blob/?format__exact=PNG", "PNG"),
+    ]:
+        response = admin_client_logged_in.get(url)
+        assert response.status_code == 200, url
+        assert text in response.content.decode(), url
+    assert (
+        "hotel.jpg"
+        not in admin_client_logged_in.get("/admin/media_library/mediafile/?state=trashed").content.decode()
+    )
+
+
+def test_thumbnail_preview_is_staff_only(admin_client_logged_in, make_user):
+    blob = make_blob()
+    assert thumbnail_url(blob) is None  # not ready yet: no preview, no request
+    default_storage.save(thumbnail_storage_name(blob), ContentFile(b"RIFF....WEBPVP8 "))
+    Blob.objects.filter(pk=blob.pk).update(thumbnail_status=Blob.Thumbnail.READY)
+    blob.refresh_from_db()
+    url = thumbnail_url(blob)
+    response = admin_client_logged_in.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert f'src="{url}"' in admin_client_logged_in.get("/admin/media_library/blob/").content.decode()
+    user = Client()
+    user.force_login(make_user("plain"))
+    assert user.get(url).status_code == 302  # to the admin login: not for ordinary users

@@ -1,0 +1,134 @@
+"""Server-side selections and keyset listings."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from media_library.folders import create_folder
+from media_library.models import Folder, MediaFile
+from media_library.operations import trash
+from media_library.selection import SelectionError, list_files, resolve_selection
+from tests.support.library_rows import make_files
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+def test_folder_selection_covers_files_not_loaded_in_one_query(alice, django_assert_num_queries):
+    folder = create_folder(alice.pk, None, "Big")
+    sub = create_folder(alice.pk, folder.pk, "Sub")
+    make_files(alice, 10_000, folder=folder)
+    make_files(alice, 3, folder=sub)  # "all N in this folder" = what its listing shows, not subfolders
+    with django_assert_num_queries(0):
+        selection = resolve_selection(alice.pk, "trash", folder_id=folder.pk)
+    with django_assert_num_queries(1):
+        assert selection.count() == 10_000
+    with django_assert_num_queries(1):
+        assert len(list(selection)) == 10_000
+
+
+def test_other_owners_ids_are_dropped_and_state_matters(alice, make_user):
+    bob = make_user("bob")
+    mine = make_files(alice, 3)
+    theirs = make_files(bob, 2, names=["b1.jpg", "b2.jpg"])
+    trash(alice.pk, [mine[2].pk])
+    ids = [f.pk for f in mine + theirs]
+    assert sorted(resolve_selection(alice.pk, "move", file_ids=ids)) == [mine[0].pk, mine[1].pk]
+    assert list(resolve_selection(alice.pk, "restore", file_ids=ids)) == [mine[2].pk]
+    assert list(resolve_selection(alice.pk, "delete", file_ids=[t.pk for t in theirs])) == []
+    bobs_folder = create_folder(bob.pk, None, "B")
+    make_files(bob, 2, folder=bobs_folder)
+    assert list(resolve_selection(alice.pk, "trash", folder_id=bobs_folder.pk)) == []
+
+
+def test_restore_by_folder_means_trashed_from_it_and_filter_applies(alice):
+    folder = create_folder(alice.pk, None, "F")
+    files = make_files(alice, folder=folder, names=["cat.jpg", "dog.jpg", "cat2.jpg"])
+    trash(alice.pk, [f.pk for f in files])
+    assert len(resolve_selection(alice.pk, "restore", folder_id=folder.pk)) == 3
+    assert len(resolve_selection(alice.pk, "delete", folder_id=folder.pk, q="CAT")) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"file_ids": [1], "folder_id": 1}, {"file_ids": ["x"]}, {"file_ids": list(range(20_001))}],
+)
+def test_malformed_selections(alice, kwargs):
+    with pytest.raises(SelectionError):
+        resolve_selection(alice.pk, "trash", **kwargs)
+
+
+def test_unknown_action(alice):
+    with pytest.raises(SelectionError):
+        resolve_selection(alice.pk, "explode", folder_id=1)
+
+
+@pytest.mark.parametrize(("sort", "descending"), [("name", False), ("created", True), ("size", False)])
+def test_keyset_listing_walks_every_file_once(alice, sort, descending, django_assert_max_num_queries):
+    folder = create_folder(alice.pk, None, "F")
+    files = make_files(alice, 250, folder=folder)
+    MediaFile.objects.filter(pk__in=[f.pk for f in files[::3]]).update(size=5)  # ties on the sort key
+    seen, cursor, pages = [], None, 0
+    while True:
+        with django_assert_max_num_queries(1):
+            page = list_files(alice.pk, folder.pk, sort=sort, descending=descending, cursor=cursor, limit=100)
+        seen += [f.pk for f in page.files]
+        pages += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert pages == 3 and sorted(seen) == sorted(f.pk for f in files) and len(seen) == 250
+    key = {"name": "name", "created": "created", "size": "size"}[sort]
+    expected = MediaFile.objects.filter(folder=folder).order_by(
+        *((f"-{key}", "-id") if descending else (key, "id"))
+    )
+    assert seen == list(expected.values_list("pk", flat=True))
+
+
+def test_listing_filters_and_trash(alice):
+    folder = create_folder(alice.pk, None, "F")
+    files = make_files(alice, folder=folder, names=["Cat.jpg", "dog.jpg", "bobcat.png"])
+    assert [f.name for f in list_files(alice.pk, folder.pk, q="cat").files] == ["Cat.jpg", "bobcat.png"]
+    trash(alice.pk, [files[1].pk])
+    assert [f.name for f in list_files(alice.pk, trashed=True, sort="trashed").files] == ["dog.jpg"]
+    assert [f.name for f in list_files(alice.pk, folder.pk).files] == ["Cat.jpg", "bobcat.png"]
+    with pytest.raises(SelectionError):
+        list_files(alice.pk, folder.pk, cursor="not-a-cursor")
+    with pytest.raises(SelectionError):
+        list_files(alice.pk, folder.pk, sort="owner")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+@pytest.mark.parametrize(("folder", "trashed", "index"), [("root", False, "file_list_by_name"),
+                                                          ("folder", False, "file_list_by_name"),
+                                                          (None, True, "file_trash_by_date")])  # fmt: skip
+def test_listing_pages_walk_their_index(alice, folder, trashed, index):
+    """Page queries read their index in order (no sort step, no scan), also for the root, where
+    trashed files (folder NULL) are left out of the live listing's partial index."""
+    folder_id = create_folder(alice.pk, None, "F").pk if folder == "folder" else None
+    make_files(alice, 20, trashed=True)
+    make_files(alice, 20, folder=Folder.objects.filter(pk=folder_id).first())
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+    with CaptureQueriesContext(connection) as captured:
+        page = list_files(
+            alice.pk, folder_id, trashed=trashed, sort="trashed" if trashed else "name", limit=5
+        )
+        list_files(
+            alice.pk,
+            folder_id,
+            trashed=trashed,
+            sort="trashed" if trashed else "name",
+            cursor=page.next_cursor,
+        )
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+        assert index in plan and "TEMP B-TREE" not in plan and "SCAN media_library_mediafile" not in plan, (
+            plan
+        )
