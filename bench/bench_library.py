@@ -166,8 +166,9 @@ def measure(count, sample_size, seed_with_command):
 
     from media_library import operations
     from media_library.folders import create_folder
+    from media_library.listing import list_files
     from media_library.models import MediaFile
-    from media_library.selection import list_files, resolve_selection
+    from media_library.selection import resolve_selection
 
     owner = get_user_model().objects.create_user("bench", password="bench-password-123")
     source = create_folder(owner.pk, None, "Seed")
@@ -249,15 +250,15 @@ def measure(count, sample_size, seed_with_command):
     page_times, cursor, pages = {}, None, 0
     while pages < 1000:
         started = time.perf_counter()
-        page = list_files(owner_id, target.pk, cursor=cursor, limit=100)
+        _rows, next_cursor = list_files(owner_id, target.pk, cursor=cursor, limit=100)
         elapsed = (time.perf_counter() - started) * 1000
         pages += 1
         page_times.setdefault(pages, []).append(elapsed)
-        if page.next_cursor is None:
+        if next_cursor is None:
             break
         if pages == 999:
-            cursor_999 = page.next_cursor
-        cursor = page.next_cursor
+            cursor_999 = next_cursor
+        cursor = next_cursor
     repeats = {"page1": None, "page1000": cursor_999 if pages == 1000 else None}
     list_ms = {}
     for label, page_cursor in repeats.items():

@@ -12,13 +12,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from media_library.file_listing import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    BadCursor,
-    files_queryset,
-    keyset_page,
-)
+from media_library import listing
 from media_library.folder_creation import create_folder
 from media_library.ingest import ingest_uploads
 from media_library.models import Folder, MediaFile
@@ -96,15 +90,18 @@ class FileListParams(Schema):
     folder_id: int | None = Field(None, description="Folder to list; omitted = the root.")
     trashed: bool = Field(False, description="List the trash instead (folder_id is then ignored).")
     q: str = Field("", max_length=255, description="Only names containing this text (case-insensitive).")
-    sort: str = Field("name", description="name, created or size; prefix '-' for descending.")
+    sort: str = Field(
+        "name",
+        description="name, created or size (and trashed, in the trash); prefix '-' for descending.",
+    )
     cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page.")
-    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    limit: int = Field(100, ge=1, le=listing.MAX_LIMIT)
 
 
 class FolderListParams(Schema):
     parent_id: int | None = Field(None, description="Parent folder; omitted = the root.")
     cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page.")
-    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    limit: int = Field(100, ge=1, le=listing.MAX_LIMIT)
 
 
 def file_out(media_file):
@@ -212,11 +209,21 @@ def list_files(request, params: Query[FileListParams]):
             owned_folder(request.auth, params.folder_id)
         except Folder.DoesNotExist:
             return Status(404, {"error": "Folder not found."})
-    rows = files_queryset(request.auth, params.folder_id, trashed=params.trashed, q=params.q)
     try:
-        page, next_cursor = keyset_page(rows, params.sort, params.cursor, params.limit)
-    except BadCursor as exc:
-        return Status(400, {"error": str(exc)})
+        page, next_cursor = listing.list_files(
+            request.auth.pk,
+            params.folder_id,
+            sort=params.sort,
+            q=params.q,
+            trashed=params.trashed,
+            cursor=params.cursor,
+            limit=params.limit,
+        )
+    except listing.InvalidCursor:
+        return Status(400, {"error": "Invalid cursor."})
+    except ValueError:
+        sorts = ", ".join(listing.TRASH_SORTS if params.trashed else listing.FOLDER_SORTS)
+        return Status(400, {"error": f"Unknown sort {params.sort!r}; use one of {sorts}."})
     return Status(200, {"files": [file_out(f) for f in page], "next_cursor": next_cursor})
 
 
@@ -241,9 +248,9 @@ def list_folders(request, params: Query[FolderListParams]):
         return Status(404, {"error": "Folder not found."})
     rows = Folder.objects.filter(owner=request.auth, parent=parent)
     try:
-        page, next_cursor = keyset_page(rows, "name", params.cursor, params.limit)
-    except BadCursor as exc:
-        return Status(400, {"error": str(exc)})
+        page, next_cursor = listing.keyset_page(rows, "name", params.cursor, params.limit)
+    except listing.InvalidCursor:
+        return Status(400, {"error": "Invalid cursor."})
     return Status(200, {"folders": page, "next_cursor": next_cursor})
 
 

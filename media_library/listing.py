@@ -44,6 +44,7 @@ ROW_FIELDS = (
     "blob__width",
     "blob__height",
     "blob__format",
+    "blob__sha256",
     "blob__thumbnail_status",
 )
 MAX_TREE_NODES = 500  # per level of the sidebar tree: a folder with more children shows "more…"
@@ -66,7 +67,9 @@ def files_in_scope(owner_id, folder_id=None, *, q="", trashed=False):
     """
     files = MediaFile.objects.filter(owner_id=owner_id)
     if trashed:
-        files = files.filter(trashed_at__isnull=False)
+        # Trashed files have no folder: saying so lets the (owner, folder, key, id) indexes serve
+        # the trash's name/date/size orders too.
+        files = files.filter(folder__isnull=True, trashed_at__isnull=False)
     else:
         files = files.filter(trashed_at__isnull=True, folder_id=folder_id)
     q = normalise_query(q)
@@ -119,21 +122,31 @@ def after_cursor(field_name, descending, value, last_id):
     return Q(**{f"{field_name}__gte": value}) & (Q(**{f"{field_name}__gt": value}) | Q(id__gt=last_id))
 
 
+def keyset_page(rows, sort="name", cursor=None, limit=100):
+    """One page of `rows` (files, or folders by name) in (sort key, id) order, and the next cursor.
+
+    Never OFFSET: the cursor carries the last row's (key, id) and the query seeks just past it,
+    so page 1,000 costs what page 1 costs.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    field_name, descending = SORTS[sort]
+    if cursor:
+        value, last_id = decode_cursor(sort, cursor)
+        rows = rows.filter(after_cursor(field_name, descending, value, last_id))
+    prefix = "-" if descending else ""
+    page = list(rows.order_by(f"{prefix}{field_name}", f"{prefix}id")[: limit + 1])
+    next_cursor = encode_cursor(sort, page[limit - 1]) if len(page) > limit else None
+    return page[:limit], next_cursor
+
+
 def list_files(owner_id, folder_id=None, *, sort="name", q="", trashed=False, cursor=None, limit=100):
     """One page of files in (sort key, id) order and the cursor of the next page (None at the end)."""
     if sort not in (TRASH_SORTS if trashed else FOLDER_SORTS):
         raise ValueError(f"unknown sort {sort!r}")
-    limit = max(1, min(int(limit), MAX_LIMIT))
-    field_name, descending = SORTS[sort]
-    files = files_in_scope(owner_id, folder_id, q=q, trashed=trashed)
-    if cursor:
-        value, last_id = decode_cursor(sort, cursor)
-        files = files.filter(after_cursor(field_name, descending, value, last_id))
-    prefix = "-" if descending else ""
-    files = files.select_related("blob").only(*ROW_FIELDS).order_by(f"{prefix}{field_name}", f"{prefix}id")
-    rows = list(files[: limit + 1])
-    next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    files = files_in_scope(owner_id, folder_id, q=q, trashed=trashed).select_related("blob").only(*ROW_FIELDS)
+    return keyset_page(files, sort, cursor, limit)
 
 
 def breadcrumb(owner_id, folder):

@@ -328,19 +328,21 @@ def test_openapi_document_is_valid_json_with_the_paths(alice):
 @pytest.mark.parametrize("sort", ["name", "-name", "created", "-size"])
 @pytest.mark.parametrize("trashed", [False, True])
 def test_listing_pages_are_served_by_an_index_without_sorting(alice, sort, trashed):
-    from media_library.file_listing import files_queryset, keyset_page
+    from media_library.listing import list_files
 
     folder = make_folder(alice, "Indexed")
     files = ingest_named(alice, [f"1{n}.png" for n in range(3)], folder)
     if trashed:
         MediaFile.objects.filter(pk__in=[f.pk for f in files]).update(folder=None, trashed_at=timezone.now())
-    rows = files_queryset(
-        alice, None if trashed else folder.pk, trashed=trashed, q="1" if sort == "name" else ""
-    )
-    _page, cursor = keyset_page(rows, sort, None, 1)
+    args = {
+        "folder_id": None if trashed else folder.pk,
+        "trashed": trashed,
+        "q": "1" if sort == "name" else "",
+    }
+    _page, cursor = list_files(alice.pk, sort=sort, limit=1, **args)
     assert cursor is not None
     with CaptureQueriesContext(connection) as queries:
-        keyset_page(rows, sort, cursor, 1)
+        list_files(alice.pk, sort=sort, cursor=cursor, limit=1, **args)
     [query] = queries.captured_queries
     with connection.cursor() as cursor_:
         cursor_.execute("EXPLAIN QUERY PLAN " + query["sql"])
