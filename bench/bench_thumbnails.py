@@ -18,18 +18,19 @@ Times are CPU time per image in the worker (medians over images x rounds): the m
 are shared, and CPU time is what a core spends, so images/s per core = 1000 / ms. Peak RSS is the
 worker's VmHWM (high-water mark, interpreter included).
 
---e2e adds the end-to-end part: N (default 1,000) seeded, distinct 12 MP JPEGs stored as blobs in a
-scratch SQLite database + media root under bench/out/e2e, then the `thumbnails` kind's chunk handler
-over all of them from 2 worker processes (multiprocessing, chunks of the kind's chunk size, like
-Celery workers with prefetch 1), against 2x the rate of 1 process. Until the jobs engine is merged
-this drives the handler directly, not through jobs.submit.
+--e2e adds the end-to-end part, through the real job engine in a throwaway deployment (a temp dir
+with its own redis-server, SQLite database and media root; migrated by `manage.py migrate`): N
+(default 1,000) distinct, seeded 12 MP JPEGs stored as Blob + MediaFile rows with their bytes in
+default_storage, then one `thumbnails` job over all their file ids (jobs.submit) run by a real
+`celery -A project worker -Q bulk --concurrency 2 --pool prefork`, timed from submit (Job.created)
+to Job.finished. The single-core rate comes from the same job with `--concurrency 1` over 200 other
+images (half before, half after the 2-worker run); the table compares 2 workers with 2x that rate.
 """
 
 import argparse
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import resource
 import shutil
@@ -251,8 +252,8 @@ def results_json(results):
 
 # ------------------------------------------------------------------------------ end to end (--e2e)
 
-E2E_DIR = OUT / "e2e"
 E2E_BASES = 8  # distinct photo-like pictures; every image also gets its own bytes (below)
+E2E_SECRET_KEY = "bench-only-throwaway-secret-key-0123456789abcdef"
 
 
 def with_comment(jpeg, text):
@@ -261,162 +262,234 @@ def with_comment(jpeg, text):
     return jpeg[:2] + b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
 
 
-def setup_scratch_django():
-    shutil.rmtree(E2E_DIR, ignore_errors=True)
-    (E2E_DIR / "var").mkdir(parents=True)
+def point_django_at(tmp, redis_url):
+    """Environment of a throwaway deployment under `tmp`; set before django.setup() reads settings."""
+    database_url = f"sqlite:///{tmp / 'db.sqlite3'}"
     os.environ.update(
         DJANGO_SETTINGS_MODULE="project.settings",
-        MEDIAFLOW_VAR_DIR=str(E2E_DIR / "var"),
-        MEDIA_ROOT=str(E2E_DIR / "media"),
-        DATABASE_URL=f"sqlite:///{E2E_DIR / 'var' / 'db.sqlite3'}",
+        MEDIAFLOW_VAR_DIR=str(tmp),
+        MEDIA_ROOT=str(tmp / "media"),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
         DEBUG="0",
-        SECRET_KEY="bench-only-secret-key-0123456789abcdef",
+        SECRET_KEY=E2E_SECRET_KEY,
+        JOBS_EXTRA_KIND_MODULES="",  # no test-only job kinds in the measured worker
+        LOG_LEVEL="WARNING",
     )
-    sys.path.insert(0, str(ROOT))
+    return database_url
+
+
+def migrate_and_setup(database_url):
+    from tests.support.processes import child_env
+
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=ROOT,
+        env=child_env(database_url),
+        check=True,
+    )
     import django
 
     django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
-def seed_blobs(count):
-    """`count` distinct 12 MP JPEGs stored as blobs, one MediaFile each, for one owner."""
-    from django.contrib.auth import get_user_model
+def seed_files(owner, count):
+    """`count` distinct 12 MP JPEGs for `owner`, as ingest leaves them: bytes in default_storage at
+    blob.storage_name, a pending Blob row and one MediaFile each. Rows are bulk-inserted directly
+    (ingest's per-upload verification would fully decode every 12 MP image first)."""
     from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
 
     from media_library.models import Blob, MediaFile
+    from media_library.storage import store_blob_bytes
 
-    owner = get_user_model().objects.create_user("bench")
     bases = [encode(photo_like(4000, 3000, 100 + n), "JPEG") for n in range(min(E2E_BASES, count))]
-    blobs = []
-    for n in range(count):
-        data = with_comment(bases[n % len(bases)], f"mediaflow bench seed {n}")
-        blob = Blob(
-            sha256=hashlib.sha256(data).hexdigest(), size=len(data), format="JPEG", width=4000, height=3000
+    for start in range(0, count, 500):
+        blobs, names = [], {}
+        for n in range(start, min(count, start + 500)):
+            data = with_comment(bases[n % len(bases)], f"mediaflow bench seed {n}")
+            sha256 = hashlib.sha256(data).hexdigest()
+            store_blob_bytes(sha256, ContentFile(data))
+            blobs.append(Blob(sha256=sha256, size=len(data), format="JPEG", width=4000, height=3000))
+            names[sha256] = f"IMG_{n:05}.jpg"
+        Blob.objects.bulk_create(blobs)
+        created = Blob.objects.filter(sha256__in=names).values_list("sha256", "id", "size")
+        MediaFile.objects.bulk_create(
+            MediaFile(owner=owner, name=names[sha256], blob_id=blob_id, size=size)
+            for sha256, blob_id, size in created
         )
-        default_storage.save(blob.storage_name, ContentFile(data))
-        blobs.append(blob)
-    Blob.objects.bulk_create(blobs, batch_size=500)
-    by_sha = dict(Blob.objects.values_list("sha256", "id"))
-    files = [
-        MediaFile(owner=owner, name=f"IMG_{n:05}.jpg", blob_id=by_sha[blob.sha256], size=blob.size)
-        for n, blob in enumerate(blobs)
-    ]
-    MediaFile.objects.bulk_create(files, batch_size=500)
-    ids = list(MediaFile.objects.filter(owner=owner).order_by("id").values_list("id", flat=True))
-    return owner.pk, ids
+    return list(MediaFile.objects.filter(owner=owner).order_by("name").values_list("id", flat=True))
 
 
-def django_worker_init(ready):
-    sys.path.insert(0, str(ROOT))  # the settings' environment is inherited from the parent
-    import django
+def start_worker(tmp, database_url, concurrency):
+    """`celery -A project worker -Q bulk --concurrency N --pool prefork`, ready when it answers ping."""
+    from project.celery import app
+    from tests.support.processes import child_env, free_port, wait_until
 
-    django.setup()
-    ready.wait()  # the clock starts when every worker is up
+    name = f"bench-c{concurrency}-{free_port()}@localhost"
+    log_path = tmp / f"worker-{name.split('@')[0]}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", "bulk", "-n", name,
+             "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=child_env(database_url), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def answers_ping():
+        return any(name in reply for reply in app.control.ping(destination=[name], timeout=0.5) or [])
+
+    wait_until(answers_ping, 60, f"celery worker {name}", proc, log_path)
+    proc.log_path = log_path
+    return proc
 
 
-def run_chunk(args):
-    """One chunk, as the engine's chunk task would run it inside a worker process."""
-    from jobs.registry import ChunkContext, get_kind
+def peak_rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
-    owner_id, index, ids, force = args
-    kind = get_kind("thumbnails")
-    cpu = time.process_time()
-    outcome = kind.handler(
-        ChunkContext("bench", owner_id, kind.name, ids, {"force": force}, index, index * kind.chunk_size)
+
+def machine_busy_seconds():
+    """CPU seconds all processes of the machine have spent busy (every core), from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_job(owner, ids, worker, concurrency):
+    """Submit one `thumbnails` job over `ids`; seconds from Job.created (submit) to Job.finished."""
+    import psutil
+
+    from jobs import submit
+    from jobs.models import Job
+    from tests.support.processes import wait_until
+
+    tree = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+
+    def cpu_seconds():  # the worker's own CPU: the main process (consumer) and its pool processes
+        return sum(p.cpu_times().user + p.cpu_times().system for p in tree)
+
+    cpu_before, busy_before, load_before = cpu_seconds(), machine_busy_seconds(), os.getloadavg()[0]
+    job = submit("thumbnails", owner, ids)
+    finished = Job.objects.filter(pk=job.pk, status__in=Job.FINISHED)
+    row = wait_until(
+        lambda: finished.values("created", "finished", "status", "done", "failed").first(),
+        60 + 2 * len(ids),
+        "thumbnails job",
+        worker,
+        worker.log_path,
     )
-    return outcome.done, len(outcome.failures), time.process_time() - cpu, peak_rss_mb_of_this_process()
-
-
-def timed_run(processes, owner_id, ids, force):
-    from django.db import connections
-
-    from jobs.registry import get_kind
-
-    size = get_kind("thumbnails").chunk_size
-    chunks = [
-        (owner_id, n, ids[start : start + size], force) for n, start in enumerate(range(0, len(ids), size))
-    ]
-    connections.close_all()
-    # Fresh interpreters (spawn), like Celery's worker children: their peak RSS is their own. The
-    # clock starts once all of them have started and set up Django.
-    context = multiprocessing.get_context("spawn")
-    ready = context.Barrier(processes + 1)
-    with context.Pool(processes, initializer=django_worker_init, initargs=(ready,)) as pool:
-        ready.wait()
-        start = time.perf_counter()
-        results = list(pool.imap_unordered(run_chunk, chunks, chunksize=1))  # like prefetch 1
-        seconds = time.perf_counter() - start
+    cpu, seconds = cpu_seconds() - cpu_before, (row["finished"] - row["created"]).total_seconds()
+    # Everything else the machine ran meanwhile (other sessions' tests, this process's polling).
+    others = max(0.0, machine_busy_seconds() - busy_before - cpu)
     return {
-        "processes": processes,
+        "workers": concurrency,
         "images": len(ids),
-        "done": sum(r[0] for r in results),
-        "failed": sum(r[1] for r in results),
+        "status": row["status"],
+        "done": row["done"],
+        "failed": row["failed"],
         "seconds": seconds,
         "images_per_s": len(ids) / seconds,
-        "cpu_ms_per_image": sum(r[2] for r in results) * 1000 / len(ids),
-        "cores_used": sum(r[2] for r in results) / seconds,  # CPU seconds per wall second
-        "peak_rss_mb": max(r[3] for r in results),
-        "load_average_1min_after": os.getloadavg()[0],
+        "cpu_ms_per_image": cpu * 1000 / len(ids),
+        "cores_used": cpu / seconds,
+        "other_processes_cores": others / seconds,
+        "peak_rss_mb": max(peak_rss_mb(p.pid) for p in tree[1:]),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
     }
 
 
-def run_e2e(count):
-    print(
-        f"\nEnd to end: seeding {count} distinct 12 MP JPEGs under {E2E_DIR.relative_to(ROOT)} ...",
-        flush=True,
-    )
-    setup_scratch_django()
-    owner_id, ids = seed_blobs(count)
-    # One worker just before and just after the two-worker run over all of them, so the single-core
-    # rate sees the same background load (the machine is shared); every run does the full work.
-    single_ids = ids[: max(1, min(len(ids), 100))]
-    before = timed_run(1, owner_id, single_ids, force=True)
-    both = timed_run(2, owner_id, ids, force=True)
-    after = timed_run(1, owner_id, single_ids, force=True)
-    single = {
-        **after,
-        "images": before["images"] + after["images"],
-        "seconds": before["seconds"] + after["seconds"],
-        "images_per_s": (before["images"] + after["images"]) / (before["seconds"] + after["seconds"]),
-        "cpu_ms_per_image": (before["cpu_ms_per_image"] + after["cpu_ms_per_image"]) / 2,
-        "cores_used": (before["cores_used"] + after["cores_used"]) / 2,
-        "peak_rss_mb": max(before["peak_rss_mb"], after["peak_rss_mb"]),
-    }
-    from media_library.models import Blob
+def run_e2e(count, single_count):
+    import tempfile
 
-    ready = Blob.objects.filter(thumbnail_status=Blob.Thumbnail.READY).count()
-    scaling = both["images_per_s"] / (2 * single["images_per_s"])
-    print("(the thumbnails kind's chunk handler from worker processes; not yet through jobs.submit)\n")
+    sys.path.insert(0, str(ROOT))
+    from tests.support.processes import start_redis_server, stop_process
+
+    tmp = Path(tempfile.mkdtemp(prefix="mediaflow-bench-thumbs-"))
+    redis_proc = None
+    try:
+        redis_url, redis_proc = start_redis_server(tmp / "redis")
+        database_url = point_django_at(tmp, redis_url)
+        migrate_and_setup(database_url)
+        from django.contrib.auth import get_user_model
+
+        owner = get_user_model().objects.create_user("bench")
+        print(
+            f"\nEnd to end: seeding {single_count} + {count} distinct 12 MP JPEGs under {tmp} ...", flush=True
+        )
+        ids = seed_files(owner, single_count + count)
+        # One worker on half of its own images before and half after the two-worker run, so the
+        # single-core rate sees the same background load (the machine is shared). Every run is over
+        # fresh blobs: the real after-ingest path, no skipped work, no forced regeneration.
+        half = single_count // 2
+        plan = [(1, ids[:half]), (2, ids[single_count:]), (1, ids[half:single_count])]
+        runs = []
+        for concurrency, run_ids in plan:
+            worker = start_worker(tmp, database_url, concurrency)
+            try:
+                runs.append(timed_job(owner, run_ids, worker, concurrency))
+            finally:
+                stop_process(worker)
+        from media_library.models import Blob
+
+        ready = Blob.objects.filter(thumbnail_status=Blob.Thumbnail.READY).count()
+    finally:
+        from django.apps import apps
+        from django.db import connections
+
+        if apps.ready:
+            connections.close_all()
+        if redis_proc is not None:
+            stop_process(redis_proc)
+        shutil.rmtree(tmp, ignore_errors=True)  # gigabytes of seeded originals
+    return e2e_report(runs, ready)
+
+
+def e2e_report(runs, ready):
+    before, both, after = runs
+    single_rate = (before["images"] + after["images"]) / (before["seconds"] + after["seconds"])
+    ratio = both["images_per_s"] / (2 * single_rate)
+    projected = 2 * 1000 / both["cpu_ms_per_image"]
+    print("\nA `thumbnails` job via jobs.submit, run by a real Celery worker (-Q bulk --pool prefork);")
+    print("seconds = Job.created (submit) to Job.finished\n")
     header = (
-        f"{'workers':<8} {'images':>7} {'seconds':>8} {'images/s':>9} {'CPU ms/img':>11} {'peak RSS':>9}"
-        f" {'cores used':>11} {'load avg':>9}"
+        f"{'run':<12} {'images':>7} {'status':>10} {'seconds':>8} {'images/s':>9} {'CPU ms/img':>11}"
+        f" {'cores used':>11} {'others':>7} {'peak RSS':>9} {'load avg':>11}"
     )
     print(header)
     print("-" * len(header))
-    for r in (single, both):
+    for label, r in (("1 worker a", before), ("2 workers", both), ("1 worker b", after)):
+        load = f"{r['load_average_before']:.1f}->{r['load_average_after']:.1f}"
         print(
-            f"{r['processes']:<8} {r['images']:>7} {r['seconds']:>8.1f} {r['images_per_s']:>9.1f} "
-            f"{r['cpu_ms_per_image']:>11.1f} {r['peak_rss_mb']:>7.0f}MB "
-            f"{r['cores_used']:>11.2f} {r['load_average_1min_after']:>9.1f}"
+            f"{label:<12} {r['images']:>7} {r['status']:>10} {r['seconds']:>8.1f} {r['images_per_s']:>9.1f}"
+            f" {r['cpu_ms_per_image']:>11.1f} {r['cores_used']:>11.2f} {r['other_processes_cores']:>7.2f}"
+            f" {r['peak_rss_mb']:>7.0f}MB {load:>11}"
         )
-    projected = 2 * 1000 / both["cpu_ms_per_image"]
-    print(f"\n2 workers vs 2x one worker: {scaling:.2f}; blobs ready: {ready} of {count}")
-    print(f"on 2 free cores (2 x 1000 / CPU ms per image with 2 workers): {projected:.1f} images/s")
+    total = sum(r["images"] for r in runs)
+    print(f"\nsingle core (1 worker a + b): {single_rate:.1f} images/s; 2x that: {2 * single_rate:.1f}")
+    print(f"2 workers: {both['images_per_s']:.1f} images/s = {ratio:.2f} of 2x single core")
+    print(f"blobs ready: {ready} of {total}")
+    print(f"on 2 free cores (2 x 1000 / CPU ms per image of the 2-worker run): {projected:.1f} images/s")
     print(
-        "(cores used: our CPU seconds per wall second, 2.0 is perfect for 2 workers; load avg: the\n"
-        " machine's 1-minute load after each run: above 2, other processes were sharing the 2 cores)"
+        "(CPU ms/img and cores used count the worker's main process and its pool processes; others: the\n"
+        " cores the rest of the machine kept busy meanwhile (/proc/stat), so 2 workers can use at most\n"
+        " 2 - others; peak RSS is the largest pool process's VmHWM; load avg: the machine's 1-minute\n"
+        " load before->after a run)"
     )
-    shutil.rmtree(E2E_DIR / "media", ignore_errors=True)  # gigabytes of seeded originals
     return {
-        "two_workers": both,
-        "one_worker": single,
-        "scaling_vs_2x_single": scaling,
+        "images": both["images"],
+        "workers": both["workers"],
+        "seconds": both["seconds"],
+        "images_per_s": both["images_per_s"],
+        "single_core_images_per_s": single_rate,
+        "ratio_to_2x": ratio,
+        "single_core_images": before["images"] + after["images"],
+        "blobs_ready": ready,
         "projected_images_per_s_on_2_free_cores": projected,
-        "ready": ready,
+        "runs": {"one_worker_before": before, "two_workers": both, "one_worker_after": after},
     }
 
 
@@ -428,9 +501,15 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="rounds over all methods (default 3)")
     parser.add_argument("--json", type=Path, help="also write the numbers as JSON to PATH")
     parser.add_argument("--skip-easy-thumbnails", action="store_true", help="no PyPI access: leave (b) out")
-    parser.add_argument("--e2e", action="store_true", help="also run the 2-process end-to-end part")
+    parser.add_argument("--e2e", action="store_true", help="also run the end-to-end job part")
     parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end part")
     parser.add_argument("--e2e-images", type=int, default=1000, help="12 MP JPEGs for --e2e (default 1000)")
+    parser.add_argument(
+        "--e2e-single-images",
+        type=int,
+        default=200,
+        help="12 MP JPEGs for the 1-worker baseline (default 200)",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -442,7 +521,7 @@ def main():
         print_table(results, args.images, args.repeats)
         report = results_json(results)
     if args.e2e or args.e2e_only:
-        report["e2e"] = run_e2e(args.e2e_images)
+        report["e2e"] = run_e2e(args.e2e_images, args.e2e_single_images)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
