@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 from media_library.listing import SORTS, files_in_scope
 from media_library.models import Folder, MediaFile
+from media_library.operations import OperationError, compile_pattern
 
 MAX_EXPLICIT_IDS = 10_000  # beyond this the browser sends the "all in this folder" scope instead
 
@@ -155,11 +156,9 @@ def validate_arguments(owner_id, action, *, target_folder_id=None, pattern=None)
                 "The pattern needs {n}, {n:03}, {name} or {ext}, or every file gets the same name."
             )
         try:
-            pattern.format(n=1, name="photo", ext=".jpg")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise BulkActionError(
-                f"The pattern is not valid ({exc}). Use {{n:03}}, {{name}} and {{ext}}."
-            ) from None
+            compile_pattern(pattern)  # the very check the rename job applies: no surprises later
+        except OperationError as exc:
+            raise BulkActionError(str(exc)) from None
         params["pattern"] = pattern
     return params
 

@@ -374,7 +374,7 @@ def test_invalid_action_input_gets_a_clear_error(client, owner):
         ),
         (
             {"action": "rename", "file_ids": str(media.pk), "pattern": "{n:zz}{ext}"},
-            "The pattern is not valid",
+            "{n} takes only a zero-padded width",
         ),
     ]
     for data, message in cases:
