@@ -1,20 +1,9 @@
-import importlib.util
-
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import render
 
 from media_library.models import Folder, MediaFile
-
-
-def maintenance_summary():
-    """Trash retention facts for the dashboard (issue 6's media_library.retention, when present:
-    the two were built in parallel; once both are merged the check is always true)."""
-    if importlib.util.find_spec("media_library.retention") is None:
-        return None
-    from media_library.retention import maintenance_summary as summary
-
-    return summary()
+from media_library.retention import maintenance_summary
 
 
 @login_required

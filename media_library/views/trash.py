@@ -3,7 +3,6 @@
 import math
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
@@ -11,8 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from media_library.bulk_actions import ACTIONS, TRASH_ACTIONS
+from media_library.folders import decode_trashed_path
 from media_library.listing import InvalidCursor, count_files
 from media_library.models import Folder
+from media_library.retention import purge_date, retention_days
 from media_library.views.browser import listing_page, wants_listing_only
 from media_library.views.params import ListingParams, sort_choices
 
@@ -20,7 +21,6 @@ from media_library.views.params import ListingParams, sort_choices
 def annotate_trash_rows(owner_id, rows):
     """Set `origin` (the live folder it came from) or `origin_path` (the names of a deleted one), and
     `purge_at`/`days_left` on each row."""
-    retention = timedelta(days=settings.TRASH_RETENTION_DAYS)
     now = timezone.now()
     origin_ids = {row.trashed_from_id for row in rows if row.trashed_from_id}
     origins = Folder.objects.filter(owner_id=owner_id, id__in=origin_ids).only("id", "name").in_bulk()
@@ -29,10 +29,8 @@ def annotate_trash_rows(owner_id, rows):
         row.origin_path = ""
         if row.origin is None and row.trashed_from_path:
             # The folder is gone; restore recreates it from the names trash stored (issue 3's format).
-            from media_library.folders import decode_trashed_path
-
             row.origin_path = " / ".join(decode_trashed_path(row.trashed_from_path))
-        row.purge_at = row.trashed_at + retention
+        row.purge_at = purge_date(row.trashed_at)
         row.days_left = max(0, math.ceil((row.purge_at - now) / timedelta(days=1)))
     return rows
 
@@ -50,7 +48,7 @@ def trash_page(request):
         "params": params,
         "rows": rows,
         "next_url": next_url,
-        "retention_days": settings.TRASH_RETENTION_DAYS,
+        "retention_days": retention_days(),
     }
     if params.cursor:
         return render(request, "media_library/_trash_rows.html", context)
