@@ -118,3 +118,14 @@ def test_kinds(django_db_blocker):
     with django_db_blocker.unblock():
         test_kinds.create_effects_table()
     return test_kinds
+
+
+@pytest.fixture
+def bulk_to_ourselves(celery_worker):
+    """The session worker stops taking bulk work while a crash test owns the bulk queue."""
+    from project.celery import app
+
+    name = celery_worker.worker_name
+    app.control.cancel_consumer("bulk", destination=[name], reply=True, timeout=5)
+    yield
+    app.control.add_consumer("bulk", destination=[name], reply=True, timeout=5)

@@ -13,17 +13,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from media_library import folders
 from media_library.listing import folder_choices
 from media_library.models import MediaFile
 from media_library.naming import safe_display_name
 from media_library.views.params import owned_folder_or_404
 
-
-def folder_service():
-    """media_library.folders (issue 3's services), and the errors its calls may answer with."""
-    from media_library import folders
-
-    return folders, (ValidationError, IntegrityError, folders.FolderError)
+# What the folder services may answer with: shown to the user in the dialog, never a 500.
+FOLDER_ERRORS = (ValidationError, IntegrityError, folders.FolderError)
 
 
 def folder_url(folder_or_id):
@@ -71,10 +68,9 @@ def new_folder(request):
     context = {"mode": "new", "parent": parent, "name": source.get("name", "")}
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
-    service, errors = folder_service()
     try:
-        folder = service.create_folder(request.user.pk, parent.pk if parent else None, read_name(request))
-    except errors as exc:
+        folder = folders.create_folder(request.user.pk, parent.pk if parent else None, read_name(request))
+    except FOLDER_ERRORS as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
         )
@@ -88,10 +84,9 @@ def rename_folder(request, folder_id):
     context = {"mode": "rename", "folder": folder, "name": request.POST.get("name", folder.name)}
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
-    service, errors = folder_service()
     try:
-        service.rename_folder(request.user.pk, folder.pk, read_name(request))
-    except errors as exc:
+        folders.rename_folder(request.user.pk, folder.pk, read_name(request))
+    except FOLDER_ERRORS as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
         )
@@ -111,10 +106,9 @@ def move_folder(request, folder_id):
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
     target = owned_folder_or_404(request.user, request.POST.get("target_folder_id") or None)
-    service, errors = folder_service()
     try:
-        service.move_folder(request.user.pk, folder.pk, target.pk if target else None)
-    except errors as exc:
+        folders.move_folder(request.user.pk, folder.pk, target.pk if target else None)
+    except FOLDER_ERRORS as exc:
         return folder_dialog(
             request, "media_library/_folder_form.html", {**context, "error": message_of(exc)}, 422
         )
@@ -132,10 +126,9 @@ def trash_folder(request, folder_id):
         return folder_dialog(
             request, "media_library/_folder_trash.html", {"folder": folder, "file_count": file_count}
         )
-    service, errors = folder_service()
     try:
-        service.trash_folder(request.user.pk, folder.pk)
-    except errors as exc:
+        folders.trash_folder(request.user.pk, folder.pk)
+    except FOLDER_ERRORS as exc:
         context = {"folder": folder, "file_count": None, "error": message_of(exc)}
         return folder_dialog(request, "media_library/_folder_trash.html", context, 422)
     return go_to(request, folder_url(folder.parent_id))

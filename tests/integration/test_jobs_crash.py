@@ -4,25 +4,13 @@ import os
 import signal
 
 import pytest
-from django.utils import timezone
 
 from jobs.models import JobChunk
 from jobs.services import submit
-from project.celery import app
+from tests.support.chunks import SHORT_LEASES, leases_expired
 from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SHORT_LEASES = {"JOBS_LEASE_SECONDS": "1.5", "JOBS_QUEUED_LEASE_SECONDS": "1.5"}
-
-
-@pytest.fixture
-def bulk_to_ourselves(celery_worker):
-    """The session worker stops taking bulk work while this test owns the bulk queue."""
-    name = celery_worker.worker_name
-    app.control.cancel_consumer("bulk", destination=[name], reply=True, timeout=5)
-    yield
-    app.control.add_consumer("bulk", destination=[name], reply=True, timeout=5)
 
 
 def test_sigkilled_worker_mid_job_new_worker_finishes_exactly_once(
@@ -46,11 +34,7 @@ def test_sigkilled_worker_mid_job_new_worker_finishes_exactly_once(
         job.refresh_from_db()
         assert job.finished is None and job.done < 120
 
-        def leases_expired():
-            live = JobChunk.objects.filter(job=job, status__in=("queued", "running"))
-            return not live.filter(lease_until__gte=timezone.now()).exists()
-
-        wait_until(leases_expired, 10, "leases of the dead worker to expire")
+        wait_until(lambda: leases_expired(job), 10, "leases of the dead worker to expire")
         survivor = start_celery_worker(
             test_database_url, service_logs / "crash-survivor.log", queues="bulk", env=SHORT_LEASES
         )

@@ -9,12 +9,11 @@ import signal
 
 import pytest
 from django.db.models import Count
-from django.utils import timezone
 
 from jobs.models import Job, JobChunk
 from jobs.services import submit
 from media_library.models import Blob, MediaFile
-from project.celery import app
+from tests.support.chunks import SHORT_LEASES, leases_expired
 from tests.support.job_cards import follow_job
 from tests.support.processes import start_celery_worker, stop_process, wait_until
 from tests.support.websocket import open_socket
@@ -61,18 +60,6 @@ def test_trash_2000_files_streams_progress_and_ends_succeeded(
     assert MediaFile.objects.filter(owner=bob, trashed_at__isnull=True).count() == 5
 
 
-@pytest.fixture
-def bulk_to_ourselves(celery_worker):
-    """The session worker stops taking bulk work while this test owns the bulk queue."""
-    name = celery_worker.worker_name
-    app.control.cancel_consumer("bulk", destination=[name], reply=True, timeout=5)
-    yield
-    app.control.add_consumer("bulk", destination=[name], reply=True, timeout=5)
-
-
-SHORT_LEASES = {"JOBS_LEASE_SECONDS": "1.5", "JOBS_QUEUED_LEASE_SECONDS": "1.5"}
-
-
 def test_copy_job_survives_sigkilled_worker_and_copies_each_file_once(
     bulk_to_ourselves, make_user, test_database_url, service_logs, settings
 ):
@@ -100,11 +87,7 @@ def test_copy_job_survives_sigkilled_worker_and_copies_each_file_once(
         job.refresh_from_db()
         assert job.finished is None and job.done < 3000
 
-        def leases_expired():
-            live = JobChunk.objects.filter(job=job, status__in=("queued", "running"))
-            return not live.filter(lease_until__gte=timezone.now()).exists()
-
-        wait_until(leases_expired, 10, "leases of the dead worker to expire")
+        wait_until(lambda: leases_expired(job), 10, "leases of the dead worker to expire")
         survivor = start_celery_worker(
             test_database_url, service_logs / "copy-survivor.log", queues="bulk", env=SHORT_LEASES
         )
