@@ -11,7 +11,14 @@ RECENT_MINUTES = 30
 
 
 def jobs_of(user):
-    return Job.objects.filter(owner_id=user.pk)
+    """The jobs a user may see: their own, and for staff also maintenance jobs (staff-only kinds,
+    e.g. the trash purge, owned by a system user)."""
+    from jobs.registry import all_kinds
+
+    visible = Q(owner_id=user.pk)
+    if user.is_staff:
+        visible |= Q(kind__in=[kind.name for kind in all_kinds() if kind.staff_only])
+    return Job.objects.filter(visible)
 
 
 def panel_jobs(user, limit=8):

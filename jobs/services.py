@@ -122,8 +122,10 @@ def resend_chunk(chunk, *, countdown=0.0, queue=None):
 
 
 def owned_job(job_id, user):
-    """The job if `user` owns it; otherwise Job.DoesNotExist (callers answer 404, never 403)."""
-    return Job.objects.get(pk=job_id, owner_id=user.pk)
+    """The job if `user` may see it (see selectors.jobs_of); else Job.DoesNotExist (404, not 403)."""
+    from jobs.selectors import jobs_of
+
+    return jobs_of(user).get(pk=job_id)
 
 
 def cancel_job(job, user=None):
@@ -133,8 +135,8 @@ def cancel_job(job, user=None):
     restarts; revoking the queued task ids only saves workers a little effort.
     Returns True if the job was active and is now cancelling or cancelled.
     """
-    if user is not None and job.owner_id != user.pk:
-        raise Job.DoesNotExist
+    if user is not None:
+        owned_job(job.pk, user)  # raises Job.DoesNotExist for a job the user may not see
     now = timezone.now()
     with transaction.atomic():
         changed = Job.objects.filter(pk=job.pk, status__in=Job.ACTIVE).update(status=Job.Status.CANCELLING)

@@ -89,6 +89,19 @@ def test_purge_deletes_only_expired_trash_and_unreferenced_blobs(celery_worker, 
     assert single_run.holder_ttl(retention.PURGE_LOCK) is None  # the job's end freed the lock
 
 
+def test_staff_see_the_purge_job_on_the_jobs_pages_and_others_do_not(celery_worker, make_user, client):
+    owner = make_user()
+    trashed_file(owner, stored_blob(5), "old.png", days_ago=45)
+    outcome = retention.start_purge(triggered_by="test")
+    wait_for_job(outcome["job_id"])
+    client.force_login(make_user(is_staff=True))
+    assert client.get(f"/jobs/{outcome['job_id']}/").status_code == 200
+    assert outcome["job_id"] in client.get("/jobs/").content.decode()
+    client.force_login(owner)  # not staff: the maintenance job is not theirs
+    assert client.get(f"/jobs/{outcome['job_id']}/").status_code == 404
+    assert client.get(f"/api/jobs/{outcome['job_id']}/").status_code == 404
+
+
 def test_two_purges_at_the_same_moment_run_once(celery_worker, make_user):
     owner = make_user()
     blob = stored_blob(4)
