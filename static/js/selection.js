@@ -153,6 +153,29 @@
     document.body.addEventListener("htmx:wsAfterMessage", check);
   }
 
+  // Thumbnails appear as a `thumbnails` job makes them: each progress card of such a job (pushed
+  // over the websocket, at most a few a second) reloads the tiles still showing the "being made"
+  // placeholder, at most once every 1.5 s; when the job ends they are reloaded a last time.
+  let lastThumbReload = 0;
+  function reloadPendingThumbnails(force) {
+    const now = Date.now();
+    if (!force && now - lastThumbReload < 1500) return;
+    lastThumbReload = now;
+    document.querySelectorAll("img[data-thumb-pending]").forEach((img) => {
+      const base = img.getAttribute("src").split("?")[0];
+      img.setAttribute("src", `${base}?v=${now}`);
+      if (force) img.removeAttribute("data-thumb-pending");
+    });
+  }
+  function watchThumbnailJobs() {
+    document.body.addEventListener("htmx:wsAfterMessage", () => {
+      const cards = document.querySelectorAll("[id^='job-'][data-kind='thumbnails']");
+      if (!cards.length) return;
+      const running = Array.from(cards).some((card) => !TERMINAL.has(card.dataset.status));
+      reloadPendingThumbnails(!running);
+    });
+  }
+
   function init() {
     if (window.htmx) {
       // The server answers a refused form with 422 and the form again (errors shown in place).
@@ -179,6 +202,7 @@
       if (elt && elt.matches && elt.matches("[data-action-form]") && accepted) clearSelection();
     });
     watchJobs();
+    watchThumbnailJobs();
     render();
   }
 
