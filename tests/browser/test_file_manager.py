@@ -3,12 +3,10 @@
 Screenshots of the main views go to docs/screenshots/ (they illustrate the README).
 """
 
-import importlib
 import time
 from pathlib import Path
 
 import pytest
-from django.urls import Resolver404, resolve
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -150,22 +148,6 @@ def test_trash_upload_pages_and_phone_width(page, make_user):
 # --- the whole flow: needs the ingest API, the operations and the jobs engine (merged together) ---
 
 
-def require_merged_pieces():
-    missing = []
-    for module, name in [("jobs", "submit"), ("media_library.folders", "create_folder")]:
-        try:
-            if getattr(importlib.import_module(module), name, None) is None:
-                missing.append(f"{module}.{name}")
-        except ImportError:
-            missing.append(module)
-    try:
-        resolve("/files/1/thumb/256/")
-    except Resolver404:
-        missing.append("/files/<id>/thumb/256/")
-    if missing:
-        pytest.skip("needs " + ", ".join(missing) + " (built in parallel, runs after the merge)")
-
-
 def make_image_folder(root):
     """trip/{a.jpg, b.png, day2/c.jpg}: real, distinct images."""
     trip = root / "trip"
@@ -194,7 +176,6 @@ def finish_job(page, cards=1):
 
 
 def test_upload_a_folder_move_trash_and_restore_with_live_job_cards(page, make_user, celery_worker, tmp_path):
-    require_merged_pieces()
     user = make_user("lena", password=PASSWORD)
     trip = make_image_folder(tmp_path)
     log_in(page, user)
@@ -281,7 +262,6 @@ def test_upload_a_folder_move_trash_and_restore_with_live_job_cards(page, make_u
 
 
 def test_upload_shows_each_rejection_and_retries_a_failed_file(page, make_user, celery_worker, tmp_path):
-    require_merged_pieces()
     user = make_user("milo", password=PASSWORD)
     good = tmp_path / "good.jpg"
     Image.new("RGB", (320, 240), (90, 90, 20)).save(good)
@@ -333,7 +313,6 @@ DROP_PNG_ON = """async ([selector, name]) => {
 
 
 def test_drop_a_file_onto_a_folder_tile_uploads_into_that_folder(page, make_user, celery_worker):
-    require_merged_pieces()
     user = make_user("nora", password=PASSWORD)
     inbox = make_folder(user, "Inbox")
     log_in(page, user)

@@ -5,19 +5,10 @@ import time
 import pytest
 from django.test import Client
 
-from jobs.registry import get_kind
 from media_library.models import Blob
 from media_library.tokens import create_api_token
 from tests.support import images
 from tests.support.multipart import post_files
-
-
-def thumbnails_kind_installed():
-    try:
-        get_kind("thumbnails")
-    except LookupError:
-        return False
-    return True
 
 
 def wait_for(condition, timeout=60, interval=0.1):
@@ -29,7 +20,6 @@ def wait_for(condition, timeout=60, interval=0.1):
     return False
 
 
-@pytest.mark.skipif(not thumbnails_kind_installed(), reason="the thumbnails job kind is not installed")
 @pytest.mark.django_db(transaction=True)
 def test_upload_submits_one_thumbnails_job_that_a_worker_runs(make_user, celery_worker):
     owner = make_user()

@@ -5,14 +5,12 @@ import time
 import pytest
 from django.test import Client
 
-import jobs
 from media_library.folders import create_folder
 from media_library.models import MediaFile
 from media_library.operations import trash
 from tests.support.library_rows import make_files
 
 # Only the tests that reach jobs.submit need it; the 400 cases and CSRF run regardless.
-needs_submit = pytest.mark.skipif(not hasattr(jobs, "submit"), reason="jobs.submit is not merged yet")
 URL = "/api/jobs/"
 
 
@@ -109,7 +107,6 @@ def test_session_post_without_csrf_token_is_refused(alice):
     assert MediaFile.objects.get(pk=files[0].pk).trashed_at is None
 
 
-@needs_submit
 @pytest.mark.django_db
 def test_valid_selection_is_202_with_job_and_count(api, alice, make_user):
     from jobs.models import Job
@@ -143,7 +140,6 @@ def wait_for_job(client, status_url, timeout=60):
     raise AssertionError(f"job still {status['status']} after {timeout} s: {status}")
 
 
-@needs_submit
 @pytest.mark.django_db(transaction=True)
 def test_submitted_trash_job_runs_on_the_worker(celery_worker, alice):
     client = Client()
@@ -157,7 +153,6 @@ def test_submitted_trash_job_runs_on_the_worker(celery_worker, alice):
     assert MediaFile.objects.filter(owner=alice, trashed_at__isnull=False).count() == 1_200
 
 
-@needs_submit
 @pytest.mark.django_db(transaction=True)
 def test_rename_job_numbers_across_chunks_and_copy_job_makes_one_copy_each(celery_worker, alice):
     client = Client()

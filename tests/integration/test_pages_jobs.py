@@ -1,7 +1,6 @@
 """Bulk actions and folder forms end to end through the views: these need the jobs engine
 (`jobs.submit`, issue 4) and the folder services (`media_library.folders`, issue 3)."""
 
-import importlib
 import re
 
 import pytest
@@ -11,17 +10,6 @@ from django.urls import reverse
 from tests.integration.pages_support import make_file, make_files, make_folder
 
 pytestmark = pytest.mark.django_db
-
-
-def require(module, name):
-    """Skip only while the named piece of another issue is not merged yet; then these tests run."""
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        found = None
-    if found is None:
-        pytest.skip(f"needs {module}.{name} (built in parallel, runs after the merge)")
-    return found
 
 
 @pytest.fixture
@@ -37,7 +25,6 @@ def client(owner):
 
 
 def job_model():
-    require("jobs", "submit")
     from jobs.models import Job
 
     return Job
@@ -103,7 +90,6 @@ def test_submit_uses_the_bulk_action_service(owner):
 
 
 def test_folder_forms_create_rename_move_trash(client, owner):
-    require("media_library.folders", "create_folder")
     from media_library.models import Folder
 
     response = client.post(reverse("pages:new_folder"), {"name": "Holidays"}, HTTP_HX_REQUEST="true")
@@ -129,7 +115,6 @@ def test_folder_forms_create_rename_move_trash(client, owner):
 
 
 def test_trash_shows_the_path_of_a_deleted_origin_folder(client, owner):
-    require("media_library.folders", "decode_trashed_path")
     from media_library.folders import trash_folder
 
     top = make_folder(owner, "Deleted later")

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connections
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 from django_celery_results.models import TaskResult
@@ -111,8 +112,11 @@ def test_two_purges_at_the_same_moment_run_once(celery_worker, make_user):
     results = []
 
     def start():
-        barrier.wait()
-        results.append(retention.start_purge(triggered_by="race"))
+        try:
+            barrier.wait()
+            results.append(retention.start_purge(triggered_by="race"))
+        finally:
+            connections.close_all()  # this thread's connection, or PostgreSQL can't drop the test DB
 
     threads = [threading.Thread(target=start) for _ in range(2)]
     for thread in threads:
