@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 from playwright.sync_api import expect
@@ -6,6 +8,7 @@ from media_library import retention
 from media_library.schedules import ensure_maintenance_schedules
 
 pytestmark = pytest.mark.django_db(transaction=True)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_staff_edits_purge_schedule_and_dashboard_shows_next_run(page, make_user):
@@ -26,3 +29,5 @@ def test_staff_edits_purge_schedule_and_dashboard_shows_next_run(page, make_user
 
     page.goto("/")
     expect(page.locator("#next-purge")).to_contain_text("05:45")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))  # the README's dashboard picture
