@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from media_library import listing
-from media_library.folder_creation import create_folder
+from media_library.folders import create_folder
 from media_library.ingest import ingest_uploads
 from media_library.models import Folder, MediaFile
 
@@ -267,7 +267,7 @@ def make_folder(request, payload: FolderIn):
     except Folder.DoesNotExist:
         return Status(404, {"error": "Folder not found."})
     try:
-        folder = create_folder(request.auth, parent, payload.name)
+        folder = create_folder(request.auth.pk, parent.pk if parent else None, payload.name)
     except IntegrityError:
         return Status(409, {"error": "Could not find a free name for the folder; please try again."})
     return Status(201, folder)

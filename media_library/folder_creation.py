@@ -1,52 +1,11 @@
-"""Creating folders with a correct materialised path, race-safe on the unique-name constraints.
+"""Folder uploads: turning each file's `relative_path` into folders under the target folder.
 
-Two ways to ask for a folder by name under a parent:
-- `child_folder`: reuse the live folder of that name if there is one (folder uploads, restore);
-- `create_folder`: always a new folder, renamed "name (2)" on conflict (the "New folder" button).
+Folders are found or created through media_library.folders.child_folder (race-safe on the
+unique-name constraint), so concurrent uploads of one directory share one new folder.
 """
 
-from django.db import IntegrityError, transaction
-
-from media_library.models import Folder
-from media_library.naming import NameAllocator, folder_names, safe_display_name
-
-NAME_RETRIES = 20  # each lost race means another writer won: enough for 20 at once
-
-
-def _insert_folder(owner, parent, name):
-    """Insert one folder and set its path "/<ancestor ids>/<own id>/" (needs the new id)."""
-    with transaction.atomic():
-        folder = Folder.objects.create(
-            owner=owner, parent=parent, name=name, depth=parent.depth + 1 if parent else 0
-        )
-        folder.path = f"{parent.path if parent else '/'}{folder.pk}/"
-        folder.save(update_fields=["path"])
-    return folder
-
-
-def child_folder(owner, parent, name):
-    """The owner's folder called `name` (already safe) under `parent` (None = root), created if absent."""
-    existing = Folder.objects.filter(owner=owner, parent=parent, name=name).first()
-    if existing is not None:
-        return existing
-    try:
-        return _insert_folder(owner, parent, name)
-    except IntegrityError:
-        # Someone created it between our read and our insert: theirs is the one to use.
-        return Folder.objects.get(owner=owner, parent=parent, name=name)
-
-
-def create_folder(owner, parent, raw_name, default="New folder"):
-    """A new folder under `parent`, its name made safe and de-conflicted ("Trip (2)")."""
-    wanted = safe_display_name(raw_name, default=default)
-    parent_id = parent.pk if parent else None
-    for _attempt in range(NAME_RETRIES):
-        name = NameAllocator(folder_names(owner.pk, parent_id)).allocate([wanted])[0]
-        try:
-            return _insert_folder(owner, parent, name)
-        except IntegrityError:
-            continue  # the name was taken meanwhile: look again
-    raise IntegrityError(f"could not find a free folder name for {wanted!r}")
+from media_library.folders import child_folder
+from media_library.naming import safe_display_name
 
 
 class FolderPathResolver:
@@ -70,7 +29,7 @@ class FolderPathResolver:
         for part in parts:
             key = (folder.pk if folder else None, part)
             if key not in self._cache:
-                self._cache[key] = child_folder(self.owner, folder, part)
+                self._cache[key] = child_folder(self.owner.pk, folder, part)
             folder = self._cache[key]
         return folder
 

@@ -7,7 +7,7 @@ Every folder name goes through `naming` and is de-conflicted among its live sibl
 
 import json
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
@@ -46,15 +46,39 @@ def _set_path(folder, parent):
     Folder.objects.filter(pk=folder.pk).update(path=folder.path, depth=folder.depth)
 
 
+NAME_RETRIES = 20  # each lost race on the unique name means another writer won: enough for 20 at once
+
+
+def _insert_folder(owner_id, parent, name):
+    """Insert one folder (in a savepoint, so a lost name race leaves the caller's transaction usable)."""
+    with transaction.atomic():
+        folder = Folder.objects.create(owner_id=owner_id, parent=parent, name=name)
+        _set_path(folder, parent)  # the path holds the folder's own id, known only after INSERT
+    return folder
+
+
 @transaction.atomic
 def create_folder(owner_id, parent_id, name):
     """A new folder under `parent_id` (None = the root); the name is de-conflicted ("a (2)")."""
     parent = get_owned_folder(owner_id, parent_id) if parent_id is not None else None
-    folder = Folder.objects.create(
-        owner_id=owner_id, parent=parent, name=_free_name(owner_id, parent_id, name)
-    )
-    _set_path(folder, parent)  # the path holds the folder's own id, known only after INSERT
-    return folder
+    for _attempt in range(NAME_RETRIES):
+        try:
+            return _insert_folder(owner_id, parent, _free_name(owner_id, parent_id, name))
+        except IntegrityError:
+            continue  # the name was taken meanwhile: look again
+    raise IntegrityError(f"could not find a free folder name for {name!r}")
+
+
+def child_folder(owner_id, parent, name):
+    """The owner's live folder called `name` (already safe) under `parent`, created if absent."""
+    existing = Folder.objects.filter(owner_id=owner_id, parent=parent, name=name).first()
+    if existing is not None:
+        return existing
+    try:
+        return _insert_folder(owner_id, parent, name)
+    except IntegrityError:
+        # Someone created it between our read and our insert: theirs is the one to use.
+        return Folder.objects.get(owner_id=owner_id, parent=parent, name=name)
 
 
 @transaction.atomic
@@ -137,13 +161,7 @@ def ensure_folder_path(owner_id, parent_id, names):
     """
     parent = get_owned_folder(owner_id, parent_id) if parent_id is not None else None
     for raw in names:
-        name = safe_display_name(raw, default="Folder")
-        existing = Folder.objects.filter(owner_id=owner_id, parent=parent, name=name).first()
-        if existing is None:
-            with transaction.atomic():
-                existing = Folder.objects.create(owner_id=owner_id, parent=parent, name=name)
-                _set_path(existing, parent)
-        parent = existing
+        parent = child_folder(owner_id, parent, safe_display_name(raw, default="Folder"))
     return parent
 
 

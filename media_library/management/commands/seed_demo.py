@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, transaction
 from PIL import Image
 
-from media_library.folder_creation import child_folder
+from media_library.folders import child_folder
 from media_library.ingest import (
     NamePlanner,
     RejectedUpload,
@@ -103,7 +103,7 @@ class Command(BaseCommand):
         if created:
             owner.set_password(password)
             owner.save()
-        targets = [child_folder(owner, None, f"Demo {n + 1:03d}") for n in range(folders)] or [None]
+        targets = [child_folder(owner.pk, None, f"Demo {n + 1:03d}") for n in range(folders)] or [None]
         salt = random.getrandbits(32)
         batches = [(start, min(start + batch, files), salt) for start in range(0, files, batch)]
         planner = NamePlanner(owner)
