@@ -1,18 +1,23 @@
 """Bulk operations over N files: set-based chunks vs a naive per-row save() loop, plus listing latency.
 
-    .venv/bin/python bench/bench_library.py --files 100000 [--json PATH] [--seed-with-command]
+    .venv/bin/python bench/bench_library.py --files 100000 [--json PATH] [--seed-direct]
 
-Runs on a throwaway SQLite database in a temporary directory (migrated first; never var/db.sqlite3).
+Runs on a throwaway SQLite database and a private redis-server in a temporary directory (migrated
+first; never var/db.sqlite3).
+
 Each bulk operation goes end to end through `media_library.operations` over all N files: resolve
-the selection, then 500-id chunks, each in its own transaction (as the jobs engine runs them,
-minus Celery). The naive baseline is the per-row loop of a typical admin action (django-filer,
-Wagtail): load each row, check the name, save() it, one autocommit transaction per row; it runs on
-a sample (default 5,000 rows) of the same rows in the same run and is extrapolated linearly to N.
+the selection, then the job kind's chunks (`media_library.job_kinds.FILE_CHUNK` ids), each in its
+own transaction, as the jobs engine runs them minus Celery. The naive baseline is the per-row loop
+of a typical admin action (django-filer, Wagtail): load each row, check the name, save() it, one
+autocommit transaction per row; it runs in the same run on a sample of the same rows (default
+5,000; `--naive-sample 0` runs it on all N) and is extrapolated linearly to N.
 Listing: keyset pages of 100 of the folder holding the N files, sorted by name, page 1 and 1,000.
+Jobs (unless --no-jobs): each operation again over all N files as one real job (jobs.submit) run
+by a real Celery worker, timed from submit to the job's final state.
 
-Seeding: `--seed-with-command` uses `manage.py seed_demo` (real, distinct images through the
-ingest path). Without it the rows are inserted directly with bulk_create, sharing a few real PNG
-blobs — clearly a shortcut, labelled as such in the output; the operations never read the bytes.
+Seeding: `manage.py seed_demo` (real, distinct images through the ingest path; ~2-3 minutes for
+100,000). `--seed-direct` inserts the rows with bulk_create instead, sharing a few real PNG blobs:
+a shortcut for quick runs, labelled as such in the output (the operations never read the bytes).
 """
 
 import argparse
@@ -25,16 +30,18 @@ import tempfile
 import time
 from pathlib import Path
 
-CHUNK = 500
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
-def setup_django(workdir):
+def setup_django(workdir, redis_url=None):
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["MEDIA_ROOT"] = str(workdir / "media")
     os.environ["MEDIAFLOW_VAR_DIR"] = str(workdir / "var")
+    os.environ["JOBS_EXTRA_KIND_MODULES"] = ""  # no test-only job kinds in the measured worker
+    if redis_url:  # the private redis-server of the end-to-end part; set before settings are read
+        os.environ.update(REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -43,7 +50,7 @@ def setup_django(workdir):
     call_command("migrate", verbosity=0)
 
 
-def seed_direct(owner, count, folder):
+def seed_rows(owner, count, folder):
     """N rows in one folder sharing 8 real PNG blobs (a shortcut: the operations never read bytes)."""
     import hashlib
     import io
@@ -83,14 +90,17 @@ def timed(fn):
     return time.perf_counter() - started, value
 
 
-def run_chunks(operation, ids, **params):
-    """The operation over all ids in 500-id chunks, one transaction each, as the engine does."""
+def run_chunks(kind, operation, ids):
+    """The operation over all ids in the job kind's chunks, one transaction each, as the engine does."""
     from django.db import transaction
 
+    from jobs.registry import get_kind
+
+    chunk = get_kind(kind).chunk_size
     done, failures = 0, 0
-    for offset in range(0, len(ids), CHUNK):
+    for offset in range(0, len(ids), chunk):
         with transaction.atomic():
-            result = operation(ids[offset : offset + CHUNK], offset, **params)
+            result = operation(ids[offset : offset + chunk], offset)
         done += result.done
         failures += len(result.failures)
     return done, failures
@@ -159,25 +169,26 @@ def naive_rename(owner, ids):
 # --- the run -----------------------------------------------------------------------------------
 
 
-def measure(count, sample_size, seed_with_command):
+def measure(count, sample_size, seed_direct):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
 
     from media_library import operations
     from media_library.folders import create_folder
+    from media_library.job_kinds import FILE_CHUNK
     from media_library.listing import list_files
     from media_library.models import MediaFile
     from media_library.selection import resolve_selection
 
     owner = get_user_model().objects.create_user("bench", password="bench-password-123")
     source = create_folder(owner.pk, None, "Seed")
-    if seed_with_command:
+    if seed_direct:
+        seeding = "direct bulk_create sharing 8 real PNG blobs (seed_demo not used)"
+        seed_seconds, _ = timed(lambda: seed_rows(owner, count, source))
+    else:
         seeding = "manage.py seed_demo (real images through the ingest path)"
         seed_seconds, _ = timed(lambda: call_command("seed_demo", user="bench", files=count))
-    else:
-        seeding = "direct bulk_create sharing 8 real PNG blobs (seed_demo not used)"
-        seed_seconds, _ = timed(lambda: seed_direct(owner, count, source))
     n = MediaFile.objects.filter(owner=owner, trashed_at__isnull=True).count()
     print(f"seeded {n:,} files in {seed_seconds:.1f} s: {seeding}", flush=True)
 
@@ -207,11 +218,12 @@ def measure(count, sample_size, seed_with_command):
     naive_t, _ = timed(lambda: naive_trash(owner, sample))
     naive_r, _ = timed(lambda: naive_restore(owner, sample))
     bulk_t, (done_t, _) = timed(
-        lambda: run_chunks(lambda ids, _o: operations.trash(owner_id, ids), live_ids())
+        lambda: run_chunks("trash", lambda ids, _o: operations.trash(owner_id, ids), live_ids())
     )
     record("trash", bulk_t, naive_t, done_t)
     bulk_r, (done_r, _) = timed(
         lambda: run_chunks(
+            "restore",
             lambda ids, _o: operations.restore(owner_id, ids),
             trashed_ids(),
         )
@@ -222,7 +234,7 @@ def measure(count, sample_size, seed_with_command):
     naive_target = create_folder(owner_id, None, "Naive target")
     naive_m, _ = timed(lambda: naive_move(owner, sample, naive_target))
     bulk_m, (done_m, _) = timed(
-        lambda: run_chunks(lambda ids, _o: operations.move(owner_id, ids, target.pk), live_ids())
+        lambda: run_chunks("move", lambda ids, _o: operations.move(owner_id, ids, target.pk), live_ids())
     )
     record("move", bulk_m, naive_m, done_m)
 
@@ -231,6 +243,7 @@ def measure(count, sample_size, seed_with_command):
     naive_c, _ = timed(lambda: naive_copy(owner, sample, naive_copies))
     bulk_c, (done_c, _) = timed(
         lambda: run_chunks(
+            "copy",
             lambda ids, _o: operations.copy(owner_id, ids, copies.pk, copy_key="bench"),
             list(resolve_selection(owner_id, "copy", folder_id=target.pk)),
         )
@@ -240,6 +253,7 @@ def measure(count, sample_size, seed_with_command):
     naive_n, _ = timed(lambda: naive_rename(owner, sample))
     bulk_n, (done_n, _) = timed(
         lambda: run_chunks(
+            "rename",
             lambda ids, offset: operations.rename(owner_id, ids, "photo-{n:06}{ext}", offset=offset),
             list(resolve_selection(owner_id, "rename", folder_id=target.pk)),
         )
@@ -277,10 +291,71 @@ def measure(count, sample_size, seed_with_command):
         "files": n,
         "seeding": seeding,
         "naive_sample": len(sample),
-        "chunk": CHUNK,
+        "chunk": FILE_CHUNK,
         "ops": results,
         "list_ms": list_ms,
+        "folder_id": target.pk,
+        "owner_id": owner_id,
     }
+
+
+# --- end to end: the same operations as real jobs on a real Celery worker -----------------------
+
+
+def run_jobs(workdir, owner_id, folder_id):
+    """Each operation over all N files as one job (jobs.submit, as the API and pages do), run by a
+    real worker (`-Q interactive,bulk --concurrency 2`) on the private Redis: seconds from submit
+    (Job.created) to Job.finished, i.e. selection, chunking, dispatch, every chunk, the final state."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from jobs import submit
+    from jobs.models import Job
+    from media_library.folders import create_folder
+    from media_library.selection import resolve_selection
+    from tests.support.processes import start_celery_worker, stop_process, wait_until
+
+    owner = get_user_model().objects.get(pk=owner_id)
+    moved, copies = create_folder(owner_id, None, "Jobs"), create_folder(owner_id, None, "Jobs copies")
+    connection.close()  # the worker opens its own connections to the same database file
+    worker = start_celery_worker(os.environ["DATABASE_URL"], workdir / "worker.log")
+
+    def files_in(folder_id, action):
+        return lambda: resolve_selection(owner_id, action, folder_id=folder_id)
+
+    plan = [  # the N originals sit in `folder_id` after the chunked runs
+        ("trash", {}, files_in(folder_id, "trash")),
+        ("restore", {}, files_in(folder_id, "restore")),  # restore selects by trashed-from folder
+        ("move", {"target_folder_id": moved.pk}, files_in(folder_id, "move")),
+        ("copy", {"target_folder_id": copies.pk}, files_in(moved.pk, "copy")),
+        ("rename", {"pattern": "job-{n:06}{ext}"}, files_in(moved.pk, "rename")),
+    ]
+    timings = {}
+    try:
+        for kind, params, ids in plan:
+            started = time.perf_counter()
+            job = submit(kind, owner, ids(), params=params)
+            finished = Job.objects.filter(pk=job.pk, status__in=Job.FINISHED)
+            row = wait_until(
+                lambda finished=finished: finished.values(
+                    "created", "finished", "status", "done", "total"
+                ).first(),
+                300,
+                f"{kind} job",
+                worker,
+                workdir / "worker.log",
+            )
+            wall = time.perf_counter() - started
+            seconds = (row["finished"] - row["created"]).total_seconds()
+            timings[kind] = {"seconds": round(seconds, 3), "status": row["status"], "done": row["done"]}
+            print(
+                f"  job {kind:8} {seconds:6.2f} s submit to finished ({wall:.2f} s here)"
+                f"  {row['status']}, {row['done']:,} of {row['total']:,}",
+                flush=True,
+            )
+    finally:
+        stop_process(worker)
+    return timings
 
 
 def print_table(report):
@@ -300,6 +375,13 @@ def print_table(report):
         f"listing (keyset, 100 a page, sort by name): page 1 {report['list_ms']['page1']:.2f} ms,"
         f" page 1,000 {report['list_ms'].get('page1000', float('nan')):.2f} ms"
     )
+    if report.get("jobs"):
+        print()
+        print("as real jobs (jobs.submit, a real Celery worker, Redis), submit to final state:")
+        print(f"| {'job':9} | {'seconds':>8} | {'status':>9} | {'done':>8} |")
+        print(f"|{'-' * 11}|{'-' * 10}|{'-' * 11}|{'-' * 10}|")
+        for op, row in report["jobs"].items():
+            print(f"| {op:9} | {row['seconds']:8.2f} | {row['status']:>9} | {row['done']:8,} |")
 
 
 def main():
@@ -307,21 +389,34 @@ def main():
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--naive-sample", type=int, default=5_000, help="rows the naive loop runs on")
-    parser.add_argument("--seed-with-command", action="store_true", help="seed through manage.py seed_demo")
+    parser.add_argument(
+        "--seed-direct", action="store_true", help="bulk_create the rows instead of seed_demo (a shortcut)"
+    )
+    parser.add_argument("--no-jobs", action="store_true", help="skip the runs as real jobs on a worker")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database directory")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mediaflow-bench-"))
+    from tests.support.processes import start_redis_server, stop_process
+
+    redis_url, redis_proc = start_redis_server(workdir / "redis")
     try:
-        setup_django(workdir)
-        report = measure(args.files, min(args.naive_sample, args.files), args.seed_with_command)
+        setup_django(workdir, redis_url)
+        sample = args.files if args.naive_sample <= 0 else min(args.naive_sample, args.files)
+        report = measure(args.files, sample, args.seed_direct)
+        if not args.no_jobs:
+            report["jobs"] = run_jobs(workdir, report["owner_id"], report["folder_id"])
     finally:
+        stop_process(redis_proc)
         if args.keep:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     print_table(report)
     if args.json:
-        args.json.write_text(json.dumps({k: report[k] for k in ("files", "ops", "list_ms")}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({k: report[k] for k in ("files", "ops", "list_ms", "jobs") if k in report}, indent=2)
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

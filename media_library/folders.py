@@ -118,6 +118,8 @@ def move_folder(owner_id, folder_id, new_parent_id):
 
 def names_by_folder(folder_ids):
     """{folder_id: [root name, ..., folder name]} for many folders in two queries."""
+    if not folder_ids:
+        return {}
     folders = list(Folder.objects.filter(pk__in=set(folder_ids)).values("pk", "path", "name"))
     ancestor_ids = {int(part) for row in folders for part in row["path"].strip("/").split("/") if part}
     names = dict(Folder.objects.filter(pk__in=ancestor_ids).values_list("pk", "name"))

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, Expression, F
+from django.db.models import BooleanField, DateField, Expression, F, TimeField
 from django.db.models.expressions import RawSQL
 
 from media_library.folders import FolderError, get_owned_folder
@@ -57,16 +57,33 @@ class IdIn(Expression):
 
 
 def fetch_owned(owner_id, ids, *fields):
-    """{id: row dict} of the owner's files among `ids`, in the order of `ids`, in one query.
+    """({id: row}, missing ids): the owner's files among `ids`, in the order of `ids`, in one query.
 
-    The query filters on the primary key only; ownership is checked on the fetched rows, so the
-    planner always takes the primary key (see the module docstring).
+    Each row is a dict of `fields` (column attnames such as "folder_id") plus "trashed" (bool).
+    One raw SELECT: the ORM's per-row conversions cost more than the query itself on a 2,000-id
+    chunk. Raw values only, so no date columns. The query filters on the primary key alone and
+    ownership is checked on the fetched rows, so the planner always takes the primary key.
     """
     wanted = list(dict.fromkeys(int(i) for i in ids))
+    if not wanted:
+        return {}, []
+    columns = []
+    for name in fields:
+        field = MediaFile._meta.get_field(name)
+        if isinstance(field, (DateField, TimeField)):
+            raise ValueError(f"fetch_owned reads raw values, not dates ({name})")
+        columns.append(connection.ops.quote_name(field.column))
+    table = connection.ops.quote_name(MediaFile._meta.db_table)
+    select = ", ".join(["id", "owner_id", "trashed_at IS NOT NULL", *columns])
+    placeholders = ", ".join(["%s"] * len(wanted))
+    with connection.cursor() as cursor:
+        # Only quoted column and table names are interpolated; the ids are parameters.
+        cursor.execute(f"SELECT {select} FROM {table} WHERE id IN ({placeholders})", wanted)  # noqa: S608
+        found = cursor.fetchall()
     rows = {
-        row["id"]: row
-        for row in MediaFile.objects.filter(IdIn(wanted)).values("id", "owner_id", *fields)
-        if row["owner_id"] == owner_id
+        row[0]: {"id": row[0], "trashed": bool(row[2]), **dict(zip(fields, row[3:], strict=True))}
+        for row in found
+        if row[1] == owner_id
     }
     return {pk: rows[pk] for pk in wanted if pk in rows}, [pk for pk in wanted if pk not in rows]
 

@@ -19,9 +19,9 @@ def delete_permanently(owner_id, ids):
     any more are deleted in the same transaction, and their bytes and thumbnails are removed from
     storage once it commits. Queries: 1 read + 1 DELETE + 3 for the blobs, whatever the size.
     """
-    rows, missing = fetch_owned(owner_id, ids, "trashed_at", "blob_id")
+    rows, missing = fetch_owned(owner_id, ids, "blob_id")
     result = OperationResult(done=len(missing))  # gone already: the end state holds
-    trashed = {pk: row for pk, row in rows.items() if row["trashed_at"] is not None}
+    trashed = {pk: row for pk, row in rows.items() if row["trashed"]}
     result.failures = [(pk, NOT_IN_TRASH) for pk in rows if pk not in trashed]
     if not trashed:
         return result

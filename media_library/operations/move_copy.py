@@ -24,11 +24,11 @@ def move(owner_id, ids, target_folder_id):
     """
     target = target_folder(owner_id, target_folder_id)
     target_id = target.pk if target else None
-    rows, missing = fetch_owned(owner_id, ids, "name", "folder_id", "trashed_at")
+    rows, missing = fetch_owned(owner_id, ids, "name", "folder_id")
     result = OperationResult(failures=[(pk, NOT_FOUND) for pk in missing])
     movers = []
     for pk, row in rows.items():
-        if row["trashed_at"] is not None:
+        if row["trashed"]:
             result.fail(pk, IN_TRASH)
         elif row["folder_id"] == target_id:
             result.done += 1
@@ -57,11 +57,11 @@ def copy(owner_id, ids, target_folder_id, copy_key=None):
     """
     target = target_folder(owner_id, target_folder_id)
     target_id = target.pk if target else None
-    rows, missing = fetch_owned(owner_id, ids, "name", "trashed_at", "blob_id", "size")
+    rows, missing = fetch_owned(owner_id, ids, "name", "blob_id", "size")
     result = OperationResult(failures=[(pk, NOT_FOUND) for pk in missing])
     sources = []
     for pk, row in rows.items():
-        if row["trashed_at"] is not None:
+        if row["trashed"]:
             result.fail(pk, IN_TRASH)
         else:
             sources.append(pk)

@@ -82,13 +82,13 @@ def rename(owner_id, ids, pattern, offset=0):
     runs each chunk exactly once. Queries: 1 read + 1-2 per distinct folder + 1-2 UPDATEs.
     """
     render = compile_pattern(pattern)
-    rows, missing = fetch_owned(owner_id, ids, "name", "folder_id", "trashed_at")
+    rows, missing = fetch_owned(owner_id, ids, "name", "folder_id")
     result = OperationResult(failures=[(pk, NOT_FOUND) for pk in missing])
     by_folder = defaultdict(list)
     wanted = {}
     position = {int(pk): index for index, pk in enumerate(ids)}
     for pk, row in rows.items():
-        if row["trashed_at"] is not None:
+        if row["trashed"]:
             result.fail(pk, IN_TRASH)
             continue
         wanted[pk] = render(offset + position[pk] + 1, row["name"])

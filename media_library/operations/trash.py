@@ -19,27 +19,48 @@ from media_library.operations.base import NOT_FOUND, IdIn, OperationResult, fetc
 def trash(owner_id, ids):
     """Move the owner's live files among `ids` to the trash. Already trashed ids count as done.
 
-    Queries: 1 read + 2 for the origin folders' names + 1 UPDATE, whatever the batch size.
+    Queries: 1 read + 2 for the origin folders' names + 2 UPDATEs (one for files in folders, one
+    for files at the root), whatever the batch size.
     """
-    rows, missing = fetch_owned(owner_id, ids, "folder_id", "trashed_at")
+    rows, missing = fetch_owned(owner_id, ids, "folder_id")
     result = OperationResult(failures=[(pk, NOT_FOUND) for pk in missing])
-    live = {pk: row for pk, row in rows.items() if row["trashed_at"] is None}
+    live = {pk: row for pk, row in rows.items() if not row["trashed"]}
     result.done = len(rows)
     if not live:
         return result
     origins = names_by_folder({row["folder_id"] for row in live.values() if row["folder_id"]})
     now = timezone.now()
     paths = {folder_id: encode_trashed_path(names) for folder_id, names in origins.items()}
-    # trashed_at IS NULL again in the UPDATE: a concurrent trash of the same row stays a no-op.
-    MediaFile.objects.filter(IdIn(live), trashed_at__isnull=True).update(
+    at_root = [pk for pk, row in live.items() if row["folder_id"] is None]
+    in_folders = [pk for pk, row in live.items() if row["folder_id"] is not None]
+    trashed = _trash_rows(in_folders, now, paths) + _trash_rows(at_root, now, at_root=True)
+    if trashed < len(live):
+        # A file changed folder between the read and the UPDATEs (possible under PostgreSQL's
+        # READ COMMITTED): trash what is still live with the statement that fits any row.
+        _trash_rows(list(live), now, paths)
+    return result
+
+
+def _trash_rows(ids, now, paths=None, *, at_root=False):
+    """One UPDATE trashing the live rows among `ids`; returns how many it changed.
+
+    `trashed_at IS NULL` again in the UPDATE: a concurrent trash of the same row stays a no-op.
+    Rows at the root stay at folder NULL with nothing to remember: leaving the folder columns out
+    of their SET spares the database rewriting every index that holds those columns.
+    """
+    if not ids:
+        return 0
+    rows = MediaFile.objects.filter(IdIn(ids), trashed_at__isnull=True)
+    if at_root:
+        return rows.filter(folder__isnull=True).update(trashed_at=now, updated=now)
+    return rows.update(
         trashed_at=now,
         trashed_from=F("folder"),
-        # one WHEN per origin folder (not per row); files at the root keep an empty path
-        trashed_from_path=per_row(paths, "trashed_from_path", key="folder_id"),
+        # one WHEN per origin folder (not per row); a root row keeps its empty path
+        trashed_from_path=per_row(paths or {}, "trashed_from_path", key="folder_id"),
         folder=None,
         updated=now,
     )
-    return result
 
 
 def restore(owner_id, ids):
@@ -50,10 +71,10 @@ def restore(owner_id, ids):
     as done. Queries: 1 read + 1 folder check + a few per distinct destination folder (allocating
     names; recreating a deleted folder chain costs 2 a level) + 1 UPDATE.
     """
-    rows, missing = fetch_owned(owner_id, ids, "name", "trashed_at", "trashed_from_id", "trashed_from_path")
+    rows, missing = fetch_owned(owner_id, ids, "name", "trashed_from_id", "trashed_from_path")
     result = OperationResult(failures=[(pk, NOT_FOUND) for pk in missing])
     result.done = len(rows)
-    trashed = {pk: row for pk, row in rows.items() if row["trashed_at"] is not None}
+    trashed = {pk: row for pk, row in rows.items() if row["trashed"]}
     if not trashed:
         return result
     origin_ids = {row["trashed_from_id"] for row in trashed.values() if row["trashed_from_id"]}

@@ -384,3 +384,48 @@ def test_batch_is_all_or_nothing_in_a_transaction(alice):
         operations.trash(alice.pk, ids(files))
         raise RuntimeError("the chunk failed after the operation")
     assert MediaFile.objects.filter(owner=alice, trashed_at__isnull=True).count() == 3
+
+
+def test_a_full_job_chunk_runs_every_operation(alice):
+    """The job kinds' chunk size (FILE_CHUNK ids) stays within the databases' statement limits,
+    with every row renamed or moved on a name clash (the largest statements an operation makes)."""
+    from media_library.job_kinds import FILE_CHUNK
+
+    source = create_folder(alice.pk, None, "Source")
+    target = create_folder(alice.pk, None, "Target")
+    batch = ids(make_files(alice, FILE_CHUNK, folder=source))
+    make_files(alice, FILE_CHUNK, folder=target)  # the same names: every copy and move clashes
+    assert operations.copy(alice.pk, batch, target.pk, copy_key="k").done == FILE_CHUNK
+    assert operations.rename(alice.pk, batch, "{name}").done == FILE_CHUNK  # same names: no-op
+    assert operations.move(alice.pk, batch, target.pk).done == FILE_CHUNK
+    assert operations.trash(alice.pk, batch).done == FILE_CHUNK
+    taken = MediaFile.objects.filter(pk__in=batch).values_list("name", flat=True)
+    make_files(alice, folder=target, names=list(taken))  # the trashed files' names are taken meanwhile
+    assert operations.restore(alice.pk, batch).done == FILE_CHUNK
+    assert MediaFile.objects.filter(folder=target, trashed_at__isnull=True).count() == 4 * FILE_CHUNK
+    assert len(set(MediaFile.objects.filter(folder=target).values_list("name", flat=True))) == 4 * FILE_CHUNK
+    operations.trash(alice.pk, batch)
+    assert operations.delete_permanently(alice.pk, batch).done == FILE_CHUNK
+
+
+def test_trash_of_a_file_moved_after_the_read_still_trashes_it(alice, monkeypatch):
+    """Under READ COMMITTED a file can change folder between the operation's read and its UPDATEs:
+    the root-only UPDATE then skips it, and the fallback statement trashes it with its origin."""
+    import importlib
+
+    trash_module = importlib.import_module("media_library.operations.trash")  # the module, not the function
+
+    folder = create_folder(alice.pk, None, "Elsewhere")
+    [moved, stays] = make_files(alice, names=["moved.jpg", "stays.jpg"])  # both at the root
+    real_fetch = trash_module.fetch_owned
+
+    def fetch_then_concurrent_move(*args):
+        rows = real_fetch(*args)
+        MediaFile.objects.filter(pk=moved.pk).update(folder=folder)  # "another transaction"
+        return rows
+
+    monkeypatch.setattr(trash_module, "fetch_owned", fetch_then_concurrent_move)
+    assert operations.trash(alice.pk, [moved.pk, stays.pk]).done == 2
+    moved_row, stays_row = MediaFile.objects.get(pk=moved.pk), MediaFile.objects.get(pk=stays.pk)
+    assert moved_row.trashed_at and moved_row.folder_id is None and moved_row.trashed_from_id == folder.pk
+    assert stays_row.trashed_at and stays_row.folder_id is None and stays_row.trashed_from_id is None
