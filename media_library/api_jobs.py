@@ -13,11 +13,7 @@ from ninja import Router, Schema, Status
 
 import jobs
 from jobs.registry import get_kind
-from media_library.folders import FolderError, get_owned_folder
-from media_library.naming import safe_display_name
-from media_library.operations import OperationError, compile_pattern
-from media_library.operations.rename import literal_pattern
-from media_library.selection import SelectionError, resolve_selection
+from media_library.selection import SelectionError, SelectionNotFound, job_params, resolve_selection
 
 router = Router(tags=["jobs"])
 
@@ -31,6 +27,7 @@ ACTION_KINDS = {
     "rename": "rename",
     "thumbnails": "thumbnails",
 }
+NOTHING_ELIGIBLE = "None of the selected files can be used for this action."
 
 
 class JobRequest(Schema):
@@ -51,36 +48,6 @@ class JobSubmitted(Schema):
 
 class Error(Schema):
     error: str
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def _params(owner_id, payload, file_count):
-    """The job's parameters for its kind, validated now so a bad request never becomes a job."""
-    if payload.action in ("move", "copy"):
-        if "target_folder_id" not in payload.model_fields_set:
-            raise BadRequest("Choose a target folder (target_folder_id; null for the root).")
-        if payload.target_folder_id is not None:
-            try:
-                get_owned_folder(owner_id, payload.target_folder_id)
-            except FolderError:
-                raise BadRequest("The target folder does not exist.") from None
-        return {"target_folder_id": payload.target_folder_id}
-    if payload.action == "rename":
-        if payload.name is not None and payload.pattern is None:
-            if file_count != 1:
-                raise BadRequest("A single name renames one file; give a pattern for several.")
-            pattern = literal_pattern(safe_display_name(payload.name))
-        else:
-            pattern = payload.pattern
-        try:
-            compile_pattern(pattern)
-        except OperationError as error:
-            raise BadRequest(str(error)) from None
-        return {"pattern": pattern}
-    return {}
 
 
 def _caller(request):
@@ -105,15 +72,26 @@ def submit_job(request, payload: JobRequest):
         return Status(400, {"error": "Give either file_ids or folder_id, not both."})
     if payload.folder_id is None and not payload.file_ids:
         return Status(400, {"error": "No files selected."})
+    if payload.action in ("move", "copy") and "target_folder_id" not in payload.model_fields_set:
+        return Status(400, {"error": "Choose a target folder (target_folder_id; null for the root)."})
     try:
         selection = resolve_selection(
             owner.pk, kind, file_ids=payload.file_ids, folder_id=payload.folder_id, q=payload.q
         )
         if not selection.exists():
-            raise BadRequest("None of the selected files can be used for this action.")
-        single = payload.action == "rename" and payload.name is not None and payload.pattern is None
-        params = _params(owner.pk, payload, selection.count() if single else None)
-    except (BadRequest, SelectionError) as error:
+            raise SelectionNotFound(NOTHING_ELIGIBLE)
+        params = job_params(
+            owner.pk,
+            kind,
+            target_folder_id=payload.target_folder_id,
+            pattern=payload.pattern,
+            name=payload.name,
+            file_count=selection.count() if payload.action == "rename" else None,
+        )
+    except SelectionNotFound:
+        # Someone else's folder reads exactly like one with nothing eligible: never revealed.
+        return Status(400, {"error": NOTHING_ELIGIBLE})
+    except SelectionError as error:
         return Status(400, {"error": str(error)})
     try:
         # The ids stream from the database into the job's chunk rows (never one big list here).

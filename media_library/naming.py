@@ -11,6 +11,8 @@ import unicodedata
 
 from django.db.models import Q
 
+from media_library.sql import ValuesIn
+
 MAX_NAME_LENGTH = 255
 MAX_EXTENSION_LENGTH = 16
 DEFAULT_NAME = "untitled"
@@ -93,7 +95,7 @@ class NameAllocator:
         wanted = list(wanted)
         fresh = {name for name in wanted if name not in self.taken}
         if fresh:
-            self.taken.update(self.queryset.filter(name__in=fresh).values_list("name", flat=True))
+            self.taken.update(self.queryset.filter(ValuesIn("name", fresh)).values_list("name", flat=True))
         seen, collide = set(), set()
         for name in wanted:
             if name in self.taken or name in seen:

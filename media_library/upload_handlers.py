@@ -4,12 +4,7 @@ Django writes every upload larger than FILE_UPLOAD_MAX_MEMORY_SIZE to a temporar
 it, before any view runs. This handler stops writing a file once it passes MAX_UPLOAD_BYTES: the
 rest of that part is read off the wire and dropped, while the file still reports the full size
 the parser counted, so ingest rejects it as too large ("larger than the upload limit") and the
-other files of the request are stored as usual. Enable it in settings:
-
-    FILE_UPLOAD_HANDLERS = [
-        "django.core.files.uploadhandler.MemoryFileUploadHandler",
-        "media_library.upload_handlers.SizeCappedTemporaryFileUploadHandler",
-    ]
+other files of the request are stored as usual. Enabled by FILE_UPLOAD_HANDLERS in settings.
 """
 
 from django.conf import settings

@@ -7,7 +7,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from media_library.models import Blob, MediaFile
-from media_library.operations.base import NOT_IN_TRASH, IdIn, OperationResult, fetch_owned
+from media_library.operations.base import NOT_IN_TRASH, OperationResult, fetch_owned
+from media_library.sql import IdIn, ValuesIn
 
 THUMBNAIL_SIZES = (256, 1024)
 
@@ -38,14 +39,14 @@ def empty_trash(owner_id, ids):
 
 def delete_orphan_blobs(blob_ids):
     """Delete the Blob rows among `blob_ids` that no file references; their bytes go on commit."""
-    orphans = Blob.objects.filter(pk__in=list(blob_ids)).filter(
+    orphans = Blob.objects.filter(IdIn(blob_ids)).filter(
         ~Exists(MediaFile.objects.filter(blob_id=OuterRef("pk")))
     )
     found = dict(orphans.values_list("pk", "sha256"))
     if not found:
         return []
     # Delete only rows still unreferenced at this moment (same condition in the DELETE itself).
-    Blob.objects.filter(pk__in=list(found)).filter(
+    Blob.objects.filter(IdIn(found)).filter(
         ~Exists(MediaFile.objects.filter(blob_id=OuterRef("pk")))
     ).delete()
     shas = sorted(found.values())
@@ -61,7 +62,7 @@ def blob_storage_names(sha256):
 def remove_blob_files(shas):
     """Remove the bytes and thumbnails of deleted blobs, unless an upload has re-created the blob
     since (a new Blob row with the same SHA-256 owns those bytes now)."""
-    reused = set(Blob.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
+    reused = set(Blob.objects.filter(ValuesIn("sha256", shas)).values_list("sha256", flat=True))
     for sha in shas:
         if sha in reused:
             continue

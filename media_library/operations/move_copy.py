@@ -8,12 +8,12 @@ from media_library.naming import NameAllocator, live_file_names
 from media_library.operations.base import (
     IN_TRASH,
     NOT_FOUND,
-    IdIn,
     OperationResult,
     fetch_owned,
     per_row,
     target_folder,
 )
+from media_library.sql import IdIn, ValuesIn
 
 
 def move(owner_id, ids, target_folder_id):
@@ -69,7 +69,7 @@ def copy(owner_id, ids, target_folder_id, copy_key=None):
         earlier = set(
             # exclude(copy_key="") repeats the partial unique index's condition word for word:
             # SQLite uses a partial index only when the query states its WHERE term.
-            MediaFile.objects.filter(copy_key=copy_key, copied_from__in=sources)
+            MediaFile.objects.filter(ValuesIn("copied_from", sources), copy_key=copy_key)
             .exclude(copy_key="")
             .values_list("copied_from", flat=True)
         )

@@ -16,12 +16,12 @@ from media_library.naming import NameAllocator, live_file_names, safe_display_na
 from media_library.operations.base import (
     IN_TRASH,
     NOT_FOUND,
-    IdIn,
     OperationError,
     OperationResult,
     fetch_owned,
     per_row,
 )
+from media_library.sql import IdIn
 
 FIELDS = ("n", "name", "stem", "ext")
 MAX_PATTERN_LENGTH = 255

@@ -13,7 +13,8 @@ from media_library.folders import (
 )
 from media_library.models import Folder, MediaFile
 from media_library.naming import NameAllocator, live_file_names
-from media_library.operations.base import NOT_FOUND, IdIn, OperationResult, fetch_owned, per_row
+from media_library.operations.base import NOT_FOUND, OperationResult, fetch_owned, per_row
+from media_library.sql import IdIn
 
 
 def trash(owner_id, ids):

@@ -1,7 +1,7 @@
 """The bulk action bar: a confirmation with the exact count, then one job and its card.
 
 Both steps are POSTs (a selection never travels in a URL) and resolve the selection on the
-server from (ids | folder + filter | trash), see media_library.bulk_actions.
+server from (ids | folder + filter | trash), see media_library.selection.
 """
 
 from dataclasses import asdict, dataclass
@@ -12,14 +12,9 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from media_library.bulk_actions import (
-    BulkActionError,
-    SelectionNotFound,
-    get_action,
-    resolve_selection,
-    submit_bulk_action,
-)
+from media_library.bulk_actions import get_action, resolve_selection, submit_bulk_action
 from media_library.listing import folder_choices, normalise_query
+from media_library.selection import SelectionError, SelectionNotFound
 
 DEFAULT_PATTERN = "{name}-{n:03}{ext}"
 
@@ -99,7 +94,7 @@ def confirm_action(request):
         context = confirm_context(request, form)
     except SelectionNotFound:
         raise Http404("No such folder.") from None
-    except BulkActionError as exc:
+    except SelectionError as exc:
         return error_dialog(request, str(exc))
     return render(request, "media_library/_confirm_action.html", context)
 
@@ -117,10 +112,10 @@ def submit_action(request):
         )  # fmt: skip
     except SelectionNotFound:
         raise Http404("No such folder.") from None
-    except BulkActionError as exc:
+    except SelectionError as exc:
         try:
             context = confirm_context(request, form, error=str(exc), target_folder_id=target, pattern=pattern)
-        except BulkActionError as again:
+        except SelectionError as again:
             return error_dialog(request, str(again))
         response = render(request, "media_library/_confirm_action.html", context, status=422)
         response["HX-Retarget"] = "#dialog-slot"

@@ -8,7 +8,7 @@ from media_library.folders import create_folder
 from media_library.listing import InvalidCursor, list_files
 from media_library.models import Folder, MediaFile
 from media_library.operations import trash
-from media_library.selection import SelectionError, resolve_selection
+from media_library.selection import SelectionError, SelectionNotFound, job_params, resolve_selection
 from tests.support.library_rows import make_files
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def test_folder_selection_covers_files_not_loaded_in_one_query(alice, django_ass
     sub = create_folder(alice.pk, folder.pk, "Sub")
     make_files(alice, 10_000, folder=folder)
     make_files(alice, 3, folder=sub)  # "all N in this folder" = what its listing shows, not subfolders
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(1):  # the folder is the owner's
         selection = resolve_selection(alice.pk, "trash", folder_id=folder.pk)
     with django_assert_num_queries(1):
         assert selection.count() == 10_000
@@ -43,7 +43,8 @@ def test_other_owners_ids_are_dropped_and_state_matters(alice, make_user):
     assert list(resolve_selection(alice.pk, "delete", file_ids=[t.pk for t in theirs])) == []
     bobs_folder = create_folder(bob.pk, None, "B")
     make_files(bob, 2, folder=bobs_folder)
-    assert list(resolve_selection(alice.pk, "trash", folder_id=bobs_folder.pk)) == []
+    with pytest.raises(SelectionNotFound):  # someone else's folder is "not found", never "forbidden"
+        resolve_selection(alice.pk, "trash", folder_id=bobs_folder.pk)
 
 
 def test_restore_by_folder_means_trashed_from_it_and_filter_applies(alice):
@@ -54,13 +55,40 @@ def test_restore_by_folder_means_trashed_from_it_and_filter_applies(alice):
     assert len(resolve_selection(alice.pk, "delete", folder_id=folder.pk, q="CAT")) == 2
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [{}, {"file_ids": [1], "folder_id": 1}, {"file_ids": ["x"]}, {"file_ids": list(range(20_001))}],
-)
-def test_malformed_selections(alice, kwargs):
+@pytest.mark.parametrize("file_ids", [["x"], "1,two", list(range(10_001))])
+def test_malformed_selections(alice, file_ids):
     with pytest.raises(SelectionError):
-        resolve_selection(alice.pk, "trash", **kwargs)
+        resolve_selection(alice.pk, "trash", file_ids=file_ids)
+
+
+def test_all_of_the_root_and_of_the_trash(alice):
+    folder = create_folder(alice.pk, None, "F")
+    at_root = make_files(alice, names=["a.jpg", "b.jpg"])
+    make_files(alice, 2, folder=folder)
+    trash(alice.pk, [at_root[1].pk])
+    assert list(resolve_selection(alice.pk, "move")) == [at_root[0].pk]  # no folder: the root
+    assert list(resolve_selection(alice.pk, "restore")) == [at_root[1].pk]  # no folder: the whole trash
+    assert list(resolve_selection(alice.pk, "empty_trash", q="nothing matches")) == [at_root[1].pk]
+
+
+def test_job_params_checks_targets_and_patterns(alice, make_user):
+    folder = create_folder(alice.pk, None, "F")
+    bobs = create_folder(make_user("bob").pk, None, "B")
+    assert job_params(alice.pk, "move", target_folder_id=str(folder.pk)) == {"target_folder_id": folder.pk}
+    assert job_params(alice.pk, "copy", target_folder_id="") == {"target_folder_id": None}  # the root
+    assert job_params(alice.pk, "rename", name="a/b.jpg", file_count=1) == {"pattern": "b.jpg"}
+    assert job_params(alice.pk, "rename", pattern="solo.jpg", file_count=1) == {"pattern": "solo.jpg"}
+    assert job_params(alice.pk, "trash") == {}
+    for action, kwargs, message in [
+        ("move", {"target_folder_id": bobs.pk}, "does not exist"),
+        ("copy", {"target_folder_id": "x"}, "does not exist"),
+        ("rename", {"pattern": "  ", "file_count": 2}, "Enter a name pattern"),
+        ("rename", {"pattern": "same.jpg", "file_count": 2}, "every file gets the same name"),
+        ("rename", {"pattern": "{n:x}{ext}", "file_count": 2}, "zero-padded width"),
+        ("rename", {"name": "one.jpg", "file_count": 2}, "give a pattern for several"),
+    ]:
+        with pytest.raises(SelectionError, match=message):
+            job_params(alice.pk, action, **kwargs)
 
 
 def test_unknown_action(alice):

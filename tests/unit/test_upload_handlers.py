@@ -31,7 +31,7 @@ def test_bytes_past_the_limit_never_reach_the_disk(settings):
 
 @pytest.mark.django_db
 def test_an_oversized_upload_is_rejected_and_the_others_stored(settings, make_user):
-    settings.FILE_UPLOAD_HANDLERS = HANDLERS
+    assert settings.FILE_UPLOAD_HANDLERS == HANDLERS  # enabled by the project settings
     settings.MAX_UPLOAD_BYTES = 300_000
     user = make_user()
     client = Client()
