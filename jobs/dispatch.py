@@ -82,3 +82,18 @@ def send_chunk(job, chunk, *, countdown=0.0, queue=None):
     run_chunk.apply_async(args=[str(job.pk), chunk.index, chunk.attempt], **options)
     logger.debug("sent %s to %s", options["task_id"], queue)
     return options["task_id"]
+
+
+def send_trailing_publish(job_id, delay):
+    """The job's card `delay` seconds from now (see progress.schedule_trailing_publish): a tiny
+    task on the interactive queue, ahead of chunks, dropped if it cannot run soon (a later card
+    or the snapshot on reconnect carries the same state)."""
+    from jobs.tasks import publish_progress
+
+    publish_progress.apply_async(
+        args=[str(job_id)],
+        queue=INTERACTIVE,
+        priority=broker_priority(9),
+        countdown=delay,
+        expires=delay + settings.JOBS_INTERACTIVE_EXPIRES,
+    )

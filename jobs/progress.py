@@ -2,7 +2,8 @@
 
 A job's card is rendered on the server and pushed to its owner's group as an htmx out-of-band
 swap. Publishing is throttled per job across every worker process (a Redis key with a short
-expiry), and the final state is always sent. Each event carries `seq` (see Job.progress_seq)
+expiry); an update the throttle drops is sent at the end of the interval instead (trailing edge),
+and the final state is always sent. Each event carries `seq` (see Job.progress_seq)
 so a socket can drop a stale card that overtook a newer one.
 """
 
@@ -55,6 +56,17 @@ def throttle_allows(job_id):
     return bool(_redis().set(key, 1, nx=True, px=settings.JOBS_PROGRESS_INTERVAL_MS))
 
 
+def schedule_trailing_publish(job_id):
+    """The throttle dropped an update: send the job's card once the interval is over, so a page
+    never shows a state older than the interval while the next chunk runs long. One pending
+    send per job per interval, whichever process asks first."""
+    interval = settings.JOBS_PROGRESS_INTERVAL_MS
+    if _redis().set(f"jobs:progress-trailing:{job_id}", 1, nx=True, px=interval):
+        from jobs.dispatch import send_trailing_publish
+
+        send_trailing_publish(job_id, interval / 1000)
+
+
 def render_card(job, *, oob=True):
     """The job card (templates/jobs/_job_card.html); every user string is autoescaped there."""
     from jobs.registry import get_kind
@@ -78,6 +90,7 @@ def publish_job(job_id, *, force=False):
 
     try:
         if not force and not throttle_allows(job_id):
+            schedule_trailing_publish(job_id)
             return False
         job = Job.objects.filter(pk=job_id).first()
         if job is None:

@@ -22,6 +22,16 @@ def notify_user(user_id, html):
     return "sent"
 
 
+@shared_task(name="jobs.tasks.publish_progress", ignore_result=True)
+def publish_progress(job_id):
+    """The trailing-edge card of a job whose update the throttle dropped (jobs.progress); a
+    finished job's final card was sent when it finished."""
+    from jobs.models import Job
+
+    if Job.objects.filter(pk=job_id, finished__isnull=True).exists():
+        publish_job(job_id, force=True)
+
+
 @shared_task(
     name="jobs.tasks.run_chunk",
     bind=True,

@@ -29,6 +29,32 @@ def test_progress_fragments_never_go_back_and_end_succeeded(
     assert (job.status, job.done, job.failed) == ("succeeded", 300, 0)
 
 
+def test_an_update_the_throttle_dropped_is_sent_when_the_interval_ends(
+    celery_worker, live_server_url, test_kinds, make_user, session_cookie
+):
+    """A card the throttle drops is not lost until the next chunk ends: the worker sends the
+    job's current card when the interval is over (trailing edge), here while a chunk runs on."""
+    from jobs.progress import _redis, publish_job
+
+    user = make_user()
+    with open_socket(live_server_url, session_cookie(user)) as ws:
+        # One 3 s chunk of a non-atomic kind (it holds no database lock while it works).
+        job = submit("test.non_atomic", user, range(1, 11), params={"sleep": 3})
+        follow = [state for job_id, state in cards(ws.recv(timeout=10)) if job_id == str(job.pk)]
+        assert follow and follow[-1]["done"] == 0
+        # A card was "just sent" (the throttle is closed) when progress moves on: this update is
+        # dropped, and nothing else would publish before the chunk ends.
+        _redis().set(f"jobs:progress:{job.pk}", 1, px=250)
+        Job.objects.filter(pk=job.pk).update(done=7)
+        assert publish_job(job.pk) is False
+        states = []
+        while not states:
+            states = [state for job_id, state in cards(ws.recv(timeout=2)) if job_id == str(job.pk)]
+        assert states[-1]["done"] == 7 and states[-1]["status"] in ("queued", "running"), states
+        job.refresh_from_db()
+        assert job.finished is None  # sent while the chunk still runs, not with the final card
+
+
 def test_reconnect_gets_a_snapshot_with_the_true_final_state(
     celery_worker, live_server_url, test_kinds, make_user, session_cookie
 ):
