@@ -78,21 +78,22 @@ def submit_job(request, payload: JobRequest):
         selection = resolve_selection(
             owner.pk, kind, file_ids=payload.file_ids, folder_id=payload.folder_id, q=payload.q
         )
-        if not selection.exists():
-            raise SelectionNotFound(NOTHING_ELIGIBLE)
-        params = job_params(
-            owner.pk,
-            kind,
-            target_folder_id=payload.target_folder_id,
-            pattern=payload.pattern,
-            name=payload.name,
-            file_count=selection.count() if payload.action == "rename" else None,
-        )
+        eligible = selection.exists()
+        if eligible:
+            params = job_params(
+                owner.pk,
+                kind,
+                target_folder_id=payload.target_folder_id,
+                pattern=payload.pattern,
+                name=payload.name,
+                file_count=selection.count() if payload.action == "rename" else None,
+            )
     except SelectionNotFound:
-        # Someone else's folder reads exactly like one with nothing eligible: never revealed.
-        return Status(400, {"error": NOTHING_ELIGIBLE})
+        eligible = False  # someone else's folder reads exactly like one with nothing eligible
     except SelectionError as error:
         return Status(400, {"error": str(error)})
+    if not eligible:
+        return Status(400, {"error": NOTHING_ELIGIBLE})
     try:
         # The ids stream from the database into the job's chunk rows (never one big list here).
         job = jobs.submit(kind, owner, selection.iterator(chunk_size=2000), params=params)

@@ -62,75 +62,31 @@ def handle_rename(ctx):
     return _run(operations.rename, ctx, pattern=ctx.params.get("pattern"), offset=ctx.offset)
 
 
-TRASH = register(
-    JobKind(
-        "trash",
-        "Move to trash",
-        handle_trash,
-        queue="auto",
-        chunk_size=FILE_CHUNK,
-        success_message="{done} of {total} moved to trash",
+def file_kind(name, label, handler, success_message, *, queue="auto", **options):
+    """Register a set-based database kind: FILE_CHUNK ids a chunk, small jobs on the interactive queue."""
+    kind = JobKind(
+        name, label, handler, queue=queue, chunk_size=FILE_CHUNK, success_message=success_message, **options
     )
+    return register(kind)
+
+
+TRASH = file_kind("trash", "Move to trash", handle_trash, "{done} of {total} moved to trash")
+RESTORE = file_kind("restore", "Restore", handle_restore, "{done} of {total} restored")
+DELETE = file_kind(
+    "delete",
+    "Delete permanently",
+    handle_delete,
+    "{done} of {total} deleted permanently",
+    defer_seconds=5,  # the undo window: the job card offers Undo (cancel) before it starts
 )
-RESTORE = register(
-    JobKind(
-        "restore",
-        "Restore",
-        handle_restore,
-        queue="auto",
-        chunk_size=FILE_CHUNK,
-        success_message="{done} of {total} restored",
-    )
+EMPTY_TRASH = file_kind(
+    "empty_trash",
+    "Empty trash",
+    handle_empty_trash,
+    "Trash emptied: {done} of {total} deleted",
+    queue="bulk",
+    defer_seconds=5,
 )
-DELETE = register(
-    JobKind(
-        "delete",
-        "Delete permanently",
-        handle_delete,
-        queue="auto",
-        chunk_size=FILE_CHUNK,
-        success_message="{done} of {total} deleted permanently",
-        defer_seconds=5,  # the undo window: the job card offers Undo (cancel) before it starts
-    )
-)
-EMPTY_TRASH = register(
-    JobKind(
-        "empty_trash",
-        "Empty trash",
-        handle_empty_trash,
-        queue="bulk",
-        chunk_size=FILE_CHUNK,
-        success_message="Trash emptied: {done} of {total} deleted",
-        defer_seconds=5,
-    )
-)
-MOVE = register(
-    JobKind(
-        "move",
-        "Move",
-        handle_move,
-        queue="auto",
-        chunk_size=FILE_CHUNK,
-        success_message="{done} of {total} moved",
-    )
-)
-COPY = register(
-    JobKind(
-        "copy",
-        "Copy",
-        handle_copy,
-        queue="auto",
-        chunk_size=FILE_CHUNK,
-        success_message="{done} of {total} copied",
-    )
-)
-RENAME = register(
-    JobKind(
-        "rename",
-        "Rename",
-        handle_rename,
-        queue="auto",
-        chunk_size=FILE_CHUNK,
-        success_message="{done} of {total} renamed",
-    )
-)
+MOVE = file_kind("move", "Move", handle_move, "{done} of {total} moved")
+COPY = file_kind("copy", "Copy", handle_copy, "{done} of {total} copied")
+RENAME = file_kind("rename", "Rename", handle_rename, "{done} of {total} renamed")
