@@ -15,9 +15,8 @@ import string
 from media_library.folders import FolderError, get_owned_folder
 from media_library.listing import SORTS, files_in_scope
 from media_library.models import MediaFile
-from media_library.naming import safe_display_name
 from media_library.operations import OperationError, compile_pattern
-from media_library.operations.rename import literal_pattern
+from media_library.operations.rename import exact_name_pattern
 
 LIVE_ACTIONS = frozenset({"trash", "move", "copy", "rename", "thumbnails"})
 TRASHED_ACTIONS = frozenset({"restore", "delete", "empty_trash"})
@@ -108,7 +107,7 @@ def job_params(owner_id, action, *, target_folder_id=None, pattern=None, name=No
         if name is not None and not pattern:
             if file_count != 1:
                 raise SelectionError("A single name renames one file; give a pattern for several.")
-            pattern = literal_pattern(safe_display_name(name))
+            pattern = exact_name_pattern(name)
         pattern = (pattern or "").strip()
         if not pattern:
             raise SelectionError("Enter a name pattern, e.g. trip-{n:03}{ext}.")

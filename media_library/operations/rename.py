@@ -63,14 +63,14 @@ def compile_pattern(pattern):
     return render
 
 
-def literal_pattern(name):
-    """A pattern that renders `name` as is (braces escaped), for renaming one file."""
-    return name.replace("{", "{{").replace("}", "}}")
+def exact_name_pattern(name):
+    """The pattern that renames one file to exactly `name` (made safe; braces escaped)."""
+    return safe_display_name(name).replace("{", "{{").replace("}", "}}")
 
 
 def rename_file(owner_id, file_id, new_name):
     """Rename one file; the name is made safe and de-conflicted in its folder."""
-    return rename(owner_id, [file_id], literal_pattern(safe_display_name(new_name)))
+    return rename(owner_id, [file_id], exact_name_pattern(new_name))
 
 
 def rename(owner_id, ids, pattern, offset=0):
