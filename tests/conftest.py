@@ -19,6 +19,44 @@ def subprocess_database_url():
     return f"postgres://{auth}{settings.get('HOST') or ''}{port}/{settings['NAME']}"
 
 
+# Rows that data migrations create and tests must not make themselves (the shipped beat schedules).
+# Transactional tests flush the database after each test, so the rows are copied right after the
+# test database is migrated and put back by `migrated_beat_rows` for the tests that need them.
+MIGRATED_MODELS = (
+    "django_celery_beat.CrontabSchedule",
+    "django_celery_beat.IntervalSchedule",
+    "django_celery_beat.SolarSchedule",
+    "django_celery_beat.ClockedSchedule",
+    "django_celery_beat.PeriodicTask",
+)
+_migrated = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from django.apps import apps
+    from django.core import serializers
+
+    with django_db_blocker.unblock():
+        rows = [row for label in MIGRATED_MODELS for row in apps.get_model(label).objects.all()]
+        _migrated["rows"] = serializers.serialize("json", rows)
+
+
+@pytest.fixture
+def migrated_beat_rows(django_db_blocker):
+    """The beat schedules exactly as `migrate` made them on the test database (none made here)."""
+    from django.apps import apps
+    from django.core import serializers
+    from django_celery_beat.models import PeriodicTasks
+
+    with django_db_blocker.unblock():
+        for label in reversed(MIGRATED_MODELS):
+            apps.get_model(label).objects.all().delete()
+        for row in serializers.deserialize("json", _migrated["rows"]):
+            row.save()
+        PeriodicTasks.update_changed()
+
+
 @pytest.fixture(scope="session")
 def service_logs(tmp_path_factory):
     return tmp_path_factory.mktemp("logs")

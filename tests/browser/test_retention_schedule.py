@@ -1,18 +1,15 @@
 from pathlib import Path
 
 import pytest
-from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 from playwright.sync_api import expect
 
 from media_library import retention
-from media_library.schedules import ensure_maintenance_schedules
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def test_staff_edits_purge_schedule_and_dashboard_shows_next_run(page, make_user):
-    ensure_maintenance_schedules(PeriodicTask, CrontabSchedule, PeriodicTasks)
+def test_staff_edits_purge_schedule_and_dashboard_shows_next_run(page, make_user, migrated_beat_rows):
     make_user("ops", password="a-long-password-1", is_staff=True, is_superuser=True)
     page.goto("/login/")
     page.get_by_label("Username").fill("ops")

@@ -12,13 +12,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connections
 from django.utils import timezone
-from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 from PIL import Image
 
 from media_library import retention, single_run
 from media_library.models import Blob, MediaFile
-from media_library.schedules import ensure_maintenance_schedules
 from media_library.tasks import purge_expired_trash
 from tests.support.admin_forms import admin_change_form_data
 from tests.support.processes import ROOT, child_env, stop_process, wait_until
@@ -55,9 +54,11 @@ def wait_for_job(job_id, timeout=60):
 
 
 @pytest.fixture
-def schedules():
-    ensure_maintenance_schedules(PeriodicTask, CrontabSchedule, PeriodicTasks)
-    return retention.purge_schedule()
+def schedules(migrated_beat_rows):
+    """The purge schedule exactly as the migrations made it (see tests/conftest.py)."""
+    schedule = retention.purge_schedule()
+    assert schedule is not None, "the migrations must create the purge schedule"
+    return schedule
 
 
 @pytest.fixture(autouse=True)
@@ -156,8 +157,7 @@ def test_clear_purge_lock_command(capsys):
     assert single_run.holder_ttl(retention.PURGE_LOCK) is None
 
 
-def test_schedules_are_created_once(schedules):
-    ensure_maintenance_schedules(PeriodicTask, CrontabSchedule, PeriodicTasks)
+def test_migrations_ship_the_purge_schedule(schedules):
     assert PeriodicTask.objects.filter(name=retention.PURGE_SCHEDULE_NAME).count() == 1
     assert schedules.task == retention.PURGE_TASK
     assert (schedules.crontab.hour, schedules.crontab.minute) == ("3", "0")
