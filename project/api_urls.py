@@ -7,10 +7,12 @@ from jobs.api import router as jobs_router
 from media_library.api import router as media_router
 from media_library.api_auth import api_auth
 from media_library.api_jobs import router as media_jobs_router
+from project.request_errors import register_api_handlers
 
 # Every endpoint requires a login: `Authorization: Bearer <token>`, or the session (with CSRF on
 # unsafe methods); see media_library.api_auth.
 api = NinjaAPI(title="Mediaflow API", version="1", urls_namespace="api", auth=api_auth)
+register_api_handlers(api)  # a body Django cannot read is a 400/413 with a reason, not a 500
 
 # POST /api/jobs/ (submit) belongs to the media library, which resolves selections;
 # reading and controlling a job (/api/jobs/<id>/...) belongs to the jobs engine.
