@@ -28,7 +28,7 @@ def describe(exc):
         return 400, f"Too many form fields in one request (at most {limit:,})."
     if "header size" in str(exc):
         # Django allows 1 KB of headers per part; only a very long file name gets there.
-        return 400, "A file's part headers are over 1 KB: its name is too long (keep names under 255 characters)."
+        return 400, "A part's headers are over 1 KB: a file name is too long (keep it under 255 characters)."
     return 400, f"The multipart body could not be read: {exc}"
 
 

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
+
+from project.secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("MEDIAFLOW_VAR_DIR", BASE_DIR / "var"))
@@ -25,11 +26,11 @@ def env_list(name, default):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEV_SECRET_KEY = "dev-insecure-mediaflow-key-change-me"
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (refusing the dev default).")
+# Safe by default: debug pages (tracebacks, settings) only when asked for with DEBUG=1.
+DEBUG = env_bool("DEBUG", False)
+# Without SECRET_KEY in the environment, one is generated into var/ on first start and reused.
+# Several web hosts must share one key: set SECRET_KEY on each of them.
+SECRET_KEY = os.environ.get("SECRET_KEY") or load_or_create_secret_key(VAR_DIR / "secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

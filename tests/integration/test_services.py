@@ -60,3 +60,23 @@ def test_healthz_reports_database_redis_and_worker(celery_worker, client):
     assert body["database"] == "ok"
     assert body["redis"] == "ok"
     assert body["workers"] >= 1
+
+
+def test_healthz_keeps_the_status_but_hides_what_failed_from_anonymous_callers(client, make_user, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["redis"] == "error"
+    assert "127.0.0.1" not in response.content.decode() and "Error" not in response.content.decode()
+
+    client.force_login(make_user(is_staff=True))
+    detail = client.get("/healthz")
+    assert detail.status_code == 503
+    assert detail.json()["redis"].startswith("error: ConnectionError") and "9" in detail.json()["redis"]
+
+
+def test_favicon_is_served_for_pages_without_an_icon_link(client):
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain and response.redirect_chain[0][0].endswith("img/favicon.svg")
+    assert b"<svg" in b"".join(response.streaming_content)
