@@ -131,6 +131,10 @@ FILE_UPLOAD_HANDLERS = [
     "media_library.upload_handlers.SizeCappedTemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FILES", 1000))
+# Enforced by the web server (project.web_server) as a body streams in, before Django reads it:
+# any request's body, and the body of a request without a session cookie or Bearer token.
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", 1024**3))
+ANONYMOUS_MAX_REQUEST_BYTES = int(os.environ.get("ANONYMOUS_MAX_REQUEST_BYTES", 64 * 1024))
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", 30))
 
 # --- Redis, Celery, Channels ----------------------------------------------------------------
