@@ -17,6 +17,23 @@
     }
   }
 
+  // The name sent with the bytes: Django refuses a part whose headers pass 1 KB, so a very long
+  // name is cut (keeping its extension) to what the server would keep anyway (255 characters).
+  const MAX_NAME_CHARS = 255;
+  const MAX_NAME_BYTES = 700;
+  function wireName(name) {
+    const encoder = new TextEncoder();
+    const chars = Array.from(name);
+    if (chars.length <= MAX_NAME_CHARS && encoder.encode(name).length <= MAX_NAME_BYTES) return name;
+    const dot = name.lastIndexOf(".");
+    const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : "";
+    const stem = Array.from(ext ? name.slice(0, dot) : name);
+    while (stem.length && (stem.length + ext.length > MAX_NAME_CHARS || encoder.encode(stem.join("") + ext).length > MAX_NAME_BYTES)) {
+      stem.pop();
+    }
+    return stem.join("") + ext;
+  }
+
   function formatBytes(bytes) {
     if (bytes < 1024) return `${bytes} B`;
     if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
@@ -146,7 +163,7 @@
       const data = new FormData();
       if (batch[0].folderId) data.append("folder_id", batch[0].folderId);
       for (const item of batch) {
-        data.append("files", item.file, item.file.name);
+        data.append("files", item.file, wireName(item.file.name));
         data.append("relative_path", item.relativePath);  // aligned with files, "" for none
         this.setStatus(item, "uploading", "Uploading…", false);
       }
@@ -186,18 +203,24 @@
         this.fail(batch, typeof reason === "string" ? reason : JSON.stringify(reason), retryable);
         return;
       }
-      const errors = Array.isArray(body.errors) ? body.errors.slice() : [];
-      const stored = Array.isArray(body.files) ? body.files : [];
-      for (const item of batch) {
-        const index = errors.findIndex((e) => e.name === item.file.name || e.name === item.relativePath);
-        if (index >= 0) {
-          const [rejection] = errors.splice(index, 1);
+      // The server answers per file by `index` (its position in this request): names may have
+      // been made safe (spaces, Unicode normalisation, length), so they cannot be matched on.
+      const byIndex = (list) => new Map((Array.isArray(list) ? list : []).map((entry) => [entry.index, entry]));
+      const errors = byIndex(body.errors);
+      const stored = byIndex(body.files);
+      batch.forEach((item, index) => {
+        const rejection = errors.get(index);
+        const match = stored.get(index);
+        if (rejection) {
           this.setStatus(item, "rejected", rejection.error || "Rejected by the server.", false);
+        } else if (match) {
+          const renamed = match.name !== item.file.name ? ` as “${match.name}”` : "";
+          const text = match.duplicate ? "Uploaded (same bytes as an existing file)" : "Uploaded";
+          this.setStatus(item, "done", text + renamed, false);
         } else {
-          const match = stored.find((f) => f.name === item.file.name);
-          this.setStatus(item, "done", match && match.duplicate ? "Uploaded (same bytes as an existing file)" : "Uploaded", false);
+          this.setStatus(item, "failed", "The server did not report on this file; retry it.", true);
         }
-      }
+      });
       this.active -= 1;
       this.update();
       this.pump();
