@@ -10,6 +10,8 @@ fills the disk. These limits act as soon as the headers are in, and then as the 
 - any request is cut off with a 413 once its body passes MAX_REQUEST_BYTES (by Content-Length up
   front, or counted while a chunked body arrives).
 
+It also keeps Twisted from parsing multipart bodies in memory (see BodyLimitedRequest).
+
 Whether the credentials are *valid* is Django's to decide, once the body is in; this only stops
 bodies that cannot belong to a logged-in user. Run as `python -m project.web_server` with daphne's
 own arguments (the Procfile and the tests do).
@@ -44,6 +46,13 @@ def _size(limit):
 
 class BodyLimitedRequest(WebRequest):
     refused = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Twisted would read a whole multipart body into memory to parse it into `request.args`
+        # (and answer an empty 400 itself when it cannot): daphne never uses them, and Django
+        # parses the body streaming from its temporary file.
+        self._parsePOSTFormSubmission = False
 
     def gotLength(self, length):
         """The headers are in (the channel parsed the cookies): decide this request's body limit."""

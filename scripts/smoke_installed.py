@@ -171,7 +171,7 @@ def run_steps(clone, port, log_path, steps):
     step("a malformed multipart request gets a 4xx")
     headers = {**bearer, "Content-Type": "multipart/form-data"}  # no boundary
     status, answer = api.request("POST", "/api/files/", b"--x\r\n", headers)
-    check(400 <= status < 500 and b"error" in answer, f"malformed multipart answered {status}: {answer[:200]!r}")
+    check(400 <= status < 500 and b"error" in answer, f"malformed multipart: {status} {answer[:200]!r}")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"POST /api/files/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10737418240\r\n\r\n")
         reply = sock.recv(4096)

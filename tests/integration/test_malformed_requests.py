@@ -86,3 +86,16 @@ def test_a_page_form_that_cannot_be_read_gets_a_readable_page(debug, make_user):
     assert response.status_code == 400
     assert b"The request could not be read" in response.content
     assert b"Traceback" not in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_real_web_server_answers_malformed_multipart_with_json(live_server_url, token):
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "multipart/form-data", "Authorization": token["HTTP_AUTHORIZATION"]}
+    request = urllib.request.Request(f"{live_server_url}{UPLOAD}", data=b"--x\r\n", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code == 400
+    assert "could not be read" in json.loads(answer.value.read())["error"]
