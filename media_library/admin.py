@@ -6,17 +6,14 @@ has written it, and a 404 until then.
 """
 
 from django.contrib import admin
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from media_library.imaging import THUMBNAIL_SIZE
 from media_library.models import Blob, Folder, MediaFile
-
-
-def thumbnail_storage_name(blob, size=256):
-    return f"thumbs/{blob.sha256[:2]}/{blob.sha256[2:4]}/{blob.sha256}-{size}.webp"
+from media_library.storage import open_rendition
 
 
 def thumbnail_url(blob):
@@ -81,10 +78,11 @@ class BlobAdmin(admin.ModelAdmin):
 
     def thumbnail_view(self, request, pk):
         blob = get_object_or_404(Blob, pk=pk)
-        name = thumbnail_storage_name(blob)
-        if not default_storage.exists(name):
-            raise Http404("No thumbnail yet.")
-        response = FileResponse(default_storage.open(name, "rb"), content_type="image/webp")
+        try:
+            handle = open_rendition(blob.sha256, THUMBNAIL_SIZE)
+        except FileNotFoundError:
+            raise Http404("No thumbnail yet.") from None
+        response = FileResponse(handle, content_type="image/webp")
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
@@ -98,9 +96,9 @@ class TrashedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "live":
-            return queryset.filter(trashed_at__isnull=True)
+            return queryset.live()
         if self.value() == "trashed":
-            return queryset.filter(trashed_at__isnull=False)
+            return queryset.trashed()
         return queryset
 
 

@@ -31,6 +31,7 @@ FOLDER_SORTS = ("name", "-name", "created", "-created", "size", "-size")
 TRASH_SORTS = (*FOLDER_SORTS, "trashed", "-trashed")
 DATETIME_FIELDS = {"created", "trashed_at"}
 MAX_LIMIT = 500
+MAX_CURSOR_LENGTH = 500  # what the API and the pages accept as a cursor
 # Only the columns the grid, list and trash rows show: no wide rows pulled for 100 tiles.
 ROW_FIELDS = (
     "id",
@@ -69,9 +70,9 @@ def files_in_scope(owner_id, folder_id=None, *, q="", trashed=False):
     if trashed:
         # Trashed files have no folder: saying so lets the (owner, folder, key, id) indexes serve
         # the trash's name/date/size orders too.
-        files = files.filter(folder__isnull=True, trashed_at__isnull=False)
+        files = files.trashed().filter(folder__isnull=True)
     else:
-        files = files.filter(trashed_at__isnull=True, folder_id=folder_id)
+        files = files.live().filter(folder_id=folder_id)
     q = normalise_query(q)
     if q:
         files = files.filter(name__icontains=q)

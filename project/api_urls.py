@@ -4,12 +4,12 @@ from django.urls import path
 from ninja import NinjaAPI
 
 from jobs.api import router as jobs_router
-from media_library.api import router as media_router
-from media_library.api_auth import api_auth
-from media_library.api_jobs import router as media_jobs_router
+from media_library.api.auth import api_auth
+from media_library.api.files import router as media_router
+from media_library.api.jobs import router as media_jobs_router
 
 # Every endpoint requires a login: `Authorization: Bearer <token>`, or the session (with CSRF on
-# unsafe methods); see media_library.api_auth.
+# unsafe methods); see media_library.api.auth.
 api = NinjaAPI(title="Mediaflow API", version="1", urls_namespace="api", auth=api_auth)
 
 # POST /api/jobs/ (submit) belongs to the media library, which resolves selections;

@@ -2,8 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import render
 
+from media_library.maintenance.retention import maintenance_summary
 from media_library.models import Folder, MediaFile
-from media_library.retention import maintenance_summary
 
 
 @login_required

@@ -4,8 +4,8 @@ import pytest
 from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 from playwright.sync_api import expect
 
-from media_library import retention
-from media_library.schedules import ensure_maintenance_schedules
+from media_library.maintenance import retention
+from media_library.maintenance.schedules import ensure_maintenance_schedules
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

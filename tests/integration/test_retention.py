@@ -16,9 +16,9 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from django_celery_results.models import TaskResult
 from PIL import Image
 
-from media_library import retention, single_run
+from media_library.maintenance import retention, single_run
+from media_library.maintenance.schedules import ensure_maintenance_schedules
 from media_library.models import Blob, MediaFile
-from media_library.schedules import ensure_maintenance_schedules
 from media_library.tasks import purge_expired_trash
 from tests.support.admin_forms import admin_change_form_data
 from tests.support.processes import ROOT, child_env, stop_process, wait_until

@@ -10,9 +10,9 @@ from django.core.files.storage import default_storage
 from jobs.models import Job, JobFailure
 from jobs.services import submit
 from media_library.models import Blob, MediaFile
-from media_library.thumbnails import rendition_name
+from media_library.storage import rendition_name
+from tests.support.imaging_samples import encode, photo_like
 from tests.support.processes import wait_until
-from tests.unit.imaging_samples import encode, photo_like
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

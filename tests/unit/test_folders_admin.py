@@ -5,9 +5,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from media_library.admin import thumbnail_storage_name, thumbnail_url
+from media_library.admin import thumbnail_url
 from media_library.folders import create_folder
 from media_library.models import Blob
+from media_library.storage import rendition_name
 from tests.support.library_rows import make_blob, make_files
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_changelists_search_and_filters(admin_client_logged_in, make_user):
 def test_thumbnail_preview_is_staff_only(admin_client_logged_in, make_user):
     blob = make_blob()
     assert thumbnail_url(blob) is None  # not ready yet: no preview, no request
-    default_storage.save(thumbnail_storage_name(blob), ContentFile(b"RIFF....WEBPVP8 "))
+    default_storage.save(rendition_name(blob.sha256, 256), ContentFile(b"RIFF....WEBPVP8 "))
     Blob.objects.filter(pk=blob.pk).update(thumbnail_status=Blob.Thumbnail.READY)
     blob.refresh_from_db()
     url = thumbnail_url(blob)

@@ -9,7 +9,7 @@ import json
 
 from django.conf import settings
 
-from media_library.retention import PURGE_SCHEDULE_NAME, PURGE_TASK
+from media_library.maintenance.retention import PURGE_SCHEDULE_NAME, PURGE_TASK
 
 SCHEDULES = [
     {
