@@ -174,3 +174,36 @@ def test_rename_job_numbers_across_chunks_and_copy_job_makes_one_copy_each(celer
     assert copied.count() == 1_100
     assert copied.values("copied_from").distinct().count() == 1_100  # exactly one copy of each
     assert copied.filter(copy_key=response.json()["job_id"]).count() == 1_100
+
+
+@pytest.mark.django_db
+def test_empty_trash_is_an_api_action_over_the_whole_trash(api, alice, make_user):
+    from jobs.models import Job
+
+    files = make_files(alice, 4)
+    trash(alice.pk, [f.pk for f in files[:3]])
+    make_files(make_user("bob"), 2, trashed=True)
+    response = api({"action": "empty_trash"})  # no selection: the whole trash, whatever is ticked
+    assert response.status_code == 202 and response.json()["file_count"] == 3
+    job = Job.objects.get(pk=response.json()["job_id"])
+    assert (job.kind, job.run_after is not None) == ("empty_trash", True)  # with the undo window
+
+
+@pytest.mark.django_db
+def test_token_and_session_callers_submit_as_themselves(alice):
+    from jobs.models import Job
+    from media_library.api.tokens import create_api_token
+
+    files = make_files(alice, 2)
+    _token, key = create_api_token(alice)
+    response = Client(enforce_csrf_checks=True).post(
+        URL, {"action": "trash", "file_ids": [files[0].pk]}, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )  # fmt: skip
+    assert response.status_code == 202
+    status_url = response.json()["status_url"]
+    assert Job.objects.get(pk=response.json()["job_id"]).owner_id == alice.pk
+    assert Client().get(status_url, HTTP_AUTHORIZATION=f"Bearer {key}").json()["total"] == 1
+    session = Client()
+    session.force_login(alice)
+    assert session.get(status_url).json()["total"] == 1

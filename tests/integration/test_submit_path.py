@@ -57,7 +57,7 @@ def test_select_all_then_move_to_trash_enters_each_module_once(make_user):
     make_files(owner, 30, folder=folder)
     client = Client()
     client.force_login(owner)
-    data = {"action": "trash", "scope": "all", "folder_id": folder.pk, "q": "", "file_ids": "", "sort": "name"}
+    data = {"action": "trash", "scope": "all", "folder_id": folder.pk, "q": "", "sort": "name"}
     url = reverse("media_library:submit_action")
     client.post(reverse("media_library:confirm_action"), data)  # imports and caches warmed up
 
