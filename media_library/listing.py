@@ -31,7 +31,10 @@ FOLDER_SORTS = ("name", "-name", "created", "-created", "size", "-size")
 TRASH_SORTS = (*FOLDER_SORTS, "trashed", "-trashed")
 DATETIME_FIELDS = {"created", "trashed_at"}
 MAX_LIMIT = 500
-MAX_CURSOR_LENGTH = 500  # what the API and the pages accept as a cursor
+# A cursor carries the last row's sort key: for a name, up to 255 characters of any script, 4
+# bytes each in UTF-8 at worst (~1,400 characters of base64 with the rest); the API and the pages
+# accept this much, so every cursor the listing hands out comes back valid.
+MAX_CURSOR_LENGTH = 2048
 # Only the columns the grid, list and trash rows show: no wide rows pulled for 100 tiles.
 ROW_FIELDS = (
     "id",
@@ -88,7 +91,8 @@ def encode_cursor(sort, row):
     value = getattr(row, field_name)
     if isinstance(value, datetime):
         value = value.isoformat()
-    payload = json.dumps({"s": sort, "v": value, "id": row.id}, separators=(",", ":"))
+    # UTF-8, not \uXXXX escapes: a Korean or Cyrillic name costs 2-3 bytes a character, not 6.
+    payload = json.dumps({"s": sort, "v": value, "id": row.id}, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
