@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q
 
@@ -101,19 +101,26 @@ def decode_cursor(sort, cursor):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        if data["s"] != sort or not isinstance(data["id"], int):
+        if data["s"] != sort or not _is_stored_int(data["id"]):
             raise InvalidCursor("cursor does not belong to this sort order")
         field_name, _ = SORTS[sort]
         value = data["v"]
         if field_name in DATETIME_FIELDS:
-            value = datetime.fromisoformat(value)
-        elif field_name == "size" and not isinstance(value, int):
+            # As UTC, as the database compares it: a date near the ends of the calendar with an
+            # offset (0001-01-01T00:00+14:00) has no UTC value and fails here, not in the query.
+            value = datetime.fromisoformat(value).astimezone(UTC)
+        elif field_name == "size" and not _is_stored_int(value):
             raise InvalidCursor("bad size in cursor")
         elif field_name == "name" and not isinstance(value, str):
             raise InvalidCursor("bad name in cursor")
         return value, data["id"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor("invalid cursor") from exc
+
+
+def _is_stored_int(value):
+    """An integer a BIGINT column holds (not a bool, not beyond 64 bits)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def after_cursor(field_name, descending, value, last_id):

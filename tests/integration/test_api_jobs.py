@@ -39,6 +39,9 @@ def api(alice):
         ({"action": "trash", "file_ids": []}, "No files selected"),
         ({"action": "trash", "file_ids": [1], "folder_id": 1}, "not both"),
         ({"action": "trash", "file_ids": ["abc"]}, "list of integers"),
+        ({"action": "trash", "file_ids": [99999999999999999999]}, "whole numbers from 1 to"),  # > 64 bits
+        ({"action": "trash", "file_ids": [1, -5]}, "whole numbers from 1 to"),
+        ({"action": "trash", "file_ids": [True]}, "list of integers"),
     ],
 )
 def test_malformed_requests_are_400(api, body, error):

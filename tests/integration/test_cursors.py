@@ -128,3 +128,35 @@ def test_the_longest_name_of_the_widest_characters_makes_a_cursor_the_api_accept
             if not (cursor := body["next_cursor"]):
                 break
         assert seen == expected
+
+
+def tampered(payload):
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [
+        ("created", "0001-01-01T00:00+14:00"),  # a date with no UTC value
+        ("-created", "9999-12-31T23:59-14:00"),
+        ("size", 2**64),  # beyond what a BIGINT holds
+        ("size", True),
+        ("name", None),
+    ],
+)
+def test_a_tampered_cursor_is_a_400_not_a_500(make_user, sort, value):
+    owner = make_user()
+    make_files(owner, 3)
+    client = logged_in(owner)
+    cursor = tampered({"s": sort, "v": value, "id": 1})
+    response = client.get("/api/files/", {"sort": sort, "cursor": cursor})
+    assert response.status_code == 400 and response.json() == {"error": "Invalid cursor."}
+    response = client.get(reverse("media_library:library"), {"sort": sort, "cursor": cursor})
+    assert response.status_code == 400 and b"not valid" in response.content
+    response = client.get(
+        "/api/files/", {"sort": "name", "cursor": tampered({"s": "name", "v": "a", "id": 2**70})}
+    )
+    assert response.status_code == 400

@@ -378,6 +378,7 @@ def test_invalid_action_input_gets_a_clear_error(client, owner):
     cases = [
         ({"action": "explode", "file_ids": str(media.pk)}, "Unknown action."),
         ({"action": "trash", "file_ids": "1,two"}, "The selection is not valid."),
+        ({"action": "trash", "file_ids": "99999999999999999999"}, "The selection is not valid."),
         ({"action": "trash", "file_ids": ""}, "No files selected."),
         ({"action": "rename", "file_ids": str(media.pk), "pattern": ""}, "Enter a name pattern"),
         (
