@@ -210,3 +210,37 @@ def test_token_and_session_callers_submit_as_themselves(alice):
     session = Client()
     session.force_login(alice)
     assert session.get(status_url).json()["total"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_script_submits_100000_ids_in_one_request_and_a_worker_finishes_the_job(
+    celery_worker, alice, make_user
+):
+    import tracemalloc
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.support.page_rows import make_files as make_many
+
+    folder = create_folder(alice.pk, None, "Big")
+    make_many(alice, 100_000, folder=folder)
+    mine = list(MediaFile.objects.filter(owner=alice).values_list("id", flat=True))
+    make_many(make_user("bob"), 10, prefix="bob")
+    theirs = list(MediaFile.objects.exclude(owner=alice).values_list("id", flat=True))
+    client = Client()
+    client.force_login(alice)
+    body = {"action": "trash", "file_ids": [*reversed(mine), *theirs, 9_999_999_999]}
+    tracemalloc.start()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(URL, body, content_type="application/json")
+    _size, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert response.status_code == 202, response.content[:300]
+    assert response.json()["file_count"] == 100_000  # bob's ids and the unknown one dropped
+    assert len(queries) < 30  # set-based: never a query per id
+    assert peak < 64 * 1024 * 1024, f"peak {peak / 2**20:.0f} MB"  # ids, not 100,000 model objects
+    status = wait_for_job(client, response.json()["status_url"], timeout=180)
+    assert (status["status"], status["done"], status["failed"]) == ("succeeded", 100_000, 0), status
+    assert MediaFile.objects.filter(owner=alice).trashed().count() == 100_000
+    assert not MediaFile.objects.exclude(owner=alice).trashed().exists()
