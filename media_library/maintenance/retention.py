@@ -115,11 +115,14 @@ def last_purge():
     return Job.objects.filter(kind=PURGE_KIND).order_by("-created").first()
 
 
-def maintenance_summary():
-    """What the dashboard shows about trash retention: next purge, last purge's outcome."""
-    job = last_purge()
-    return {
-        "retention_days": retention_days(),
-        "next_purge": next_purge_run(),
-        "last_purge": job,
-    }
+def maintenance_summary(user):
+    """What the dashboard shows `user` about trash retention: the schedule and retention for
+    everyone; the last purge's outcome (counts over every owner's files) only for staff, and for
+    everyone else when their own oldest trashed file goes (facts about their files only)."""
+    summary = {"retention_days": retention_days(), "next_purge": next_purge_run()}
+    if user.is_staff:
+        summary["last_purge"] = last_purge()
+    else:
+        oldest = MediaFile.objects.trashed().filter(owner=user).order_by("trashed_at").first()
+        summary["own_next_expiry"] = purge_date(oldest.trashed_at) if oldest else None
+    return summary
