@@ -110,14 +110,6 @@ def test_listing_partial_for_htmx_and_grid_list_toggle(client, owner):
     assert "<html" not in partial and "view-list" in partial and 'id="bulk-form"' in partial
 
 
-def test_dashboard_links_into_the_file_manager(client, owner):
-    make_file(owner, "a.jpg")
-    make_file(owner, "b.jpg", trashed_at=timezone.now())
-    html = client.get("/").content.decode()
-    assert 'id="dashboard-title">Dashboard<' in html and "Welcome, owner." in html
-    assert reverse("media_library:library") in html and reverse("media_library:trash") in html
-
-
 def test_upload_page(client, owner):
     folder = make_folder(owner, "Inbox")
     html = client.get(reverse("media_library:upload"), {"folder": folder.pk}).content.decode()
@@ -409,27 +401,3 @@ def test_a_big_ticked_selection_is_one_form_field(client, owner):
         reverse("media_library:confirm_action"), {"action": "trash", "file_ids": too_many}, **htmx()
     )
     assert response.status_code == 422 and "Select all in this folder" in response.content.decode()
-
-
-def test_dashboard_shows_purge_counts_of_all_users_to_staff_only(client, owner, make_user, client_for):
-    """The last purge counts every owner's files: a regular user sees the schedule and their own trash."""
-    from media_library.maintenance import retention, single_run
-
-    bob = make_user("bob")
-    for n in range(3):
-        make_file(bob, f"old{n}.jpg", trashed_at=timezone.now() - timedelta(days=90))
-    mine = make_file(owner, "mine.jpg", trashed_at=timezone.now() - timedelta(days=2))
-    single_run.clear(retention.PURGE_LOCK)
-    try:
-        outcome = retention.start_purge(triggered_by="test")  # a purge job over bob's 3 files
-    finally:
-        single_run.clear(retention.PURGE_LOCK)
-    assert outcome["files"] == 3
-
-    html = client.get(reverse("dashboard")).content.decode()
-    assert 'id="maintenance"' in html and "deleted forever after 30 days" in html
-    assert 'id="last-purge"' not in html and "of 3 files" not in html
-    expiry = timezone.localtime(retention.purge_date(mine.trashed_at)).strftime("%Y-%m-%d")
-    assert "The oldest file goes on <time" in html and expiry in html
-    staff_html = client_for(make_user("ops", is_staff=True)).get(reverse("dashboard")).content.decode()
-    assert 'id="last-purge"' in staff_html and "of 3 files" in staff_html
