@@ -166,10 +166,6 @@ class MediaFile(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def is_trashed(self):
-        return self.trashed_at is not None
-
 
 class ApiToken(models.Model):
     """A per-user token for scripts: `Authorization: Bearer <key>`.
