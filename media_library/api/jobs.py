@@ -12,22 +12,22 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from media_library.actions import SelectionError, SelectionNotFound, submit_action
+from media_library.actions import SelectionError, SelectionNotFound, all_actions, submit_action
 from media_library.actions.selection import NOTHING_ELIGIBLE
 
 router = Router(tags=["jobs"])
 
 SUBMIT_DESCRIPTION = """
-Start one job of a bulk action over a selection: `action` is one of `move`, `copy`, `rename`,
-`trash`, `thumbnails` (regenerate, even when they exist), `restore`, `delete` (after a 5-second
-undo window) or `empty_trash` (the whole trash: no selection needed).
+Start one job of a bulk action over a selection. `action` is one of the registered actions:
+{actions}.
 
-The selection is either `file_ids` (any number, as long as the request body fits in
-DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default: about 300,000 ids) or `folder_id`: the live files
-directly in that folder (matching `q`), or for `restore`/`delete` the trashed files that came
-from it. Ids that are not yours or not in the right state (trashed files for `move`) drop out.
-Files are taken in the order of `sort`, so `rename`'s `{n}` numbers them in that order.
-"""
+The selection is either `file_ids`, any number of them as long as the request body fits in
+DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default: about 300,000 seven-digit ids), or `folder_id`:
+the live files directly in that folder (matching `q`), or for the actions on trashed files the
+trashed files that came from it. `empty_trash` takes the whole trash and needs no selection.
+Ids that are not yours or not in the right state (trashed files for `move`) drop out. Files are
+taken in the order of `sort`, so `rename`'s `{{n}}` numbers them in that order.
+""".format(actions=", ".join(f"`{action.name}` ({action.label})" for action in all_actions()))
 
 
 class JobRequest(Schema):

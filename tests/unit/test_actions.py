@@ -100,6 +100,12 @@ def test_a_new_action_is_one_class_found_by_pages_api_and_jobs(archive_action, m
     assert job.kind == "archive_for_test" and job_kinds.get_kind(job.kind).label == "Archive (test)"
 
 
+def test_the_api_documents_every_registered_action():
+    from media_library.api.jobs import SUBMIT_DESCRIPTION
+
+    assert all(f"`{action.name}` ({action.label})" in SUBMIT_DESCRIPTION for action in all_actions())
+
+
 def test_unknown_action_names_the_valid_ones(make_user):
     response = logged_in(make_user()).post(
         "/api/jobs/", {"action": "explode", "file_ids": [1]}, content_type="application/json"
