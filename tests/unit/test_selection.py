@@ -190,3 +190,20 @@ def test_listing_pages_walk_their_index(alice, folder, trashed, index):
         assert index in plan and "TEMP B-TREE" not in plan and "SCAN media_library_mediafile" not in plan, (
             plan
         )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+@pytest.mark.parametrize("sort", ["name", "-created"])
+def test_ticked_ids_are_looked_up_by_key_not_scanned(alice, sort):
+    """However many ids are ticked (one JSON parameter), each is a key lookup, never a scan of the
+    owner's library; only the chosen ids are sorted."""
+    files = make_files(alice, 3000)
+    selection = resolve_selection(alice.pk, "trash", file_ids=[f.pk for f in files[::40]], sort=sort)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+        sql, params = selection.query.sql_with_params()
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "SEARCH media_library_mediafile" in plan and "rowid=?" in plan, plan
+    assert "SCAN media_library_mediafile" not in plan, plan
+    assert len(list(selection)) == 75
