@@ -17,19 +17,15 @@ def owner(make_user):
     return make_user("owner")
 
 
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
-def client(owner, client_for):
-    return client_for(owner)
+def client(owner):
+    return logged_in(owner)
 
 
 def test_dashboard_links_into_the_file_manager(client, owner):
@@ -40,7 +36,7 @@ def test_dashboard_links_into_the_file_manager(client, owner):
     assert reverse("media_library:library") in html and reverse("media_library:trash") in html
 
 
-def test_dashboard_shows_purge_counts_of_all_users_to_staff_only(client, owner, make_user, client_for):
+def test_dashboard_shows_purge_counts_of_all_users_to_staff_only(client, owner, make_user):
     """The last purge counts every owner's files: a regular user sees the schedule and their own trash."""
     from media_library.maintenance import retention, single_run
 
@@ -60,5 +56,5 @@ def test_dashboard_shows_purge_counts_of_all_users_to_staff_only(client, owner, 
     assert 'id="last-purge"' not in html and "of 3 files" not in html
     expiry = timezone.localtime(retention.purge_date(mine.trashed_at)).strftime("%Y-%m-%d")
     assert "The oldest file goes on <time" in html and expiry in html
-    staff_html = client_for(make_user("ops", is_staff=True)).get(reverse("dashboard")).content.decode()
+    staff_html = logged_in(make_user("ops", is_staff=True)).get(reverse("dashboard")).content.decode()
     assert 'id="last-purge"' in staff_html and "of 3 files" in staff_html
