@@ -6,7 +6,7 @@ Runs on a throwaway SQLite database and a private redis-server in a temporary di
 first; never var/db.sqlite3).
 
 Each bulk operation goes end to end through `media_library.operations` over all N files: resolve
-the selection, then the job kind's chunks (`media_library.job_kinds.FILE_CHUNK` ids), each in its
+the selection, then the job kind's chunks (`media_library.kinds.files.FILE_CHUNK` ids), each in its
 own transaction, as the jobs engine runs them minus Celery. The naive baseline is the per-row loop
 of a typical admin action (django-filer, Wagtail): load each row, check the name, save() it, one
 autocommit transaction per row; it runs in the same run on a sample of the same rows (default
@@ -169,6 +169,14 @@ def naive_rename(owner, ids):
 # --- the run -----------------------------------------------------------------------------------
 
 
+def resolve_selection(owner_id, action, folder_id=None):
+    """All the files of a folder an action takes, as the action bar's "select all" resolves them."""
+    from media_library.actions import get_action
+    from media_library.actions.selection import resolve
+
+    return resolve(owner_id, get_action(action), {"scope": "all", "folder_id": folder_id})
+
+
 def measure(count, sample_size, seed_direct):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -176,10 +184,9 @@ def measure(count, sample_size, seed_direct):
 
     from media_library import operations
     from media_library.folders import create_folder
-    from media_library.job_kinds import FILE_CHUNK
+    from media_library.kinds.files import FILE_CHUNK
     from media_library.listing import list_files
     from media_library.models import MediaFile
-    from media_library.selection import resolve_selection
 
     owner = get_user_model().objects.create_user("bench", password="bench-password-123")
     source = create_folder(owner.pk, None, "Seed")
@@ -324,7 +331,6 @@ def run_jobs(workdir, owner_id, folder_id):
     from jobs import submit
     from jobs.models import Job
     from media_library.folders import create_folder
-    from media_library.selection import resolve_selection
     from tests.support.processes import start_celery_worker, stop_process, wait_until
 
     owner = get_user_model().objects.get(pk=owner_id)

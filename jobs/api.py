@@ -1,6 +1,6 @@
 """Reading and controlling a job over the API. Submitting (POST /api/jobs/) is the media library's.
 
-No auth is set here: the API's global auth (session with CSRF, later also Bearer tokens) applies.
+No auth is set here: the API's global auth applies, and it answers with the User (`request.auth`).
 """
 
 import uuid
@@ -35,17 +35,9 @@ class JobOut(Schema):
     finished: datetime | None
 
 
-def _caller(request):
-    """The authenticated user, whichever auth answered (session user, or a token's user)."""
-    auth = request.auth
-    if getattr(auth, "is_authenticated", False) and hasattr(auth, "pk"):
-        return auth
-    return getattr(auth, "user", None) or request.user
-
-
 def _owned(request, job_id):
     try:
-        return services.owned_job(job_id, _caller(request))
+        return services.owned_job(job_id, request.auth)  # the API's auth answers with the User
     except Job.DoesNotExist:
         raise Http404("No such job") from None
 

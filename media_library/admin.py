@@ -1,22 +1,20 @@
 """Admin for folders, blobs and files: search, filters and thumbnail previews.
 
-Previews come from an admin-only view on the Blob admin (staff login required, any owner's blob),
-so no owner-checked public URL is needed. It serves the 256 px thumbnail once the thumbnails job
-has written it, and a 404 until then.
+Previews come from an admin-only view on the Blob admin (staff with the Blob view permission;
+any owner's blob), so no owner-checked public URL is needed. It serves the 256 px thumbnail once
+the thumbnails job has written it, and a 404 until then.
 """
 
 from django.contrib import admin
-from django.core.files.storage import default_storage
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from media_library.imaging import THUMBNAIL_SIZE
 from media_library.models import Blob, Folder, MediaFile
-
-
-def thumbnail_storage_name(blob, size=256):
-    return f"thumbs/{blob.sha256[:2]}/{blob.sha256[2:4]}/{blob.sha256}-{size}.webp"
+from media_library.storage import open_rendition
 
 
 def thumbnail_url(blob):
@@ -41,9 +39,14 @@ class FolderAdmin(admin.ModelAdmin):
     list_filter = ["depth", "created"]
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
-    raw_id_fields = ["owner", "parent"]
-    readonly_fields = ["path", "depth", "created", "updated"]
+    readonly_fields = ["owner", "parent", "path", "depth", "created", "updated"]
     show_full_result_count = False  # COUNT(*) over a huge table on every page is not free
+
+    # `path` materialises the ancestors: a folder changes parent or owner only through the file
+    # manager (media_library.folders.move_folder), which rewrites the whole subtree's paths.
+    # For the same reason folders are created there, never here.
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Blob)
@@ -80,11 +83,14 @@ class BlobAdmin(admin.ModelAdmin):
         return [path("<int:pk>/thumbnail/", view, name="media_library_blob_thumbnail"), *super().get_urls()]
 
     def thumbnail_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # staff without the Blob view permission see no one's images
         blob = get_object_or_404(Blob, pk=pk)
-        name = thumbnail_storage_name(blob)
-        if not default_storage.exists(name):
-            raise Http404("No thumbnail yet.")
-        response = FileResponse(default_storage.open(name, "rb"), content_type="image/webp")
+        try:
+            handle = open_rendition(blob.sha256, THUMBNAIL_SIZE)
+        except FileNotFoundError:
+            raise Http404("No thumbnail yet.") from None
+        response = FileResponse(handle, content_type="image/webp")
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
@@ -98,9 +104,9 @@ class TrashedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "live":
-            return queryset.filter(trashed_at__isnull=True)
+            return queryset.live()
         if self.value() == "trashed":
-            return queryset.filter(trashed_at__isnull=False)
+            return queryset.trashed()
         return queryset
 
 

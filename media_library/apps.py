@@ -6,5 +6,6 @@ class MediaLibraryConfig(AppConfig):
     verbose_name = "Media library"
 
     def ready(self):
-        # Declare this app's job kinds with the jobs engine (jobs never imports media_library).
-        from media_library import job_kinds, purge_kind, thumbnail_kind  # noqa: F401
+        # Declare this app's job kinds with the jobs engine (jobs never imports media_library):
+        # the kinds of its own (thumbnails, purge) and those of the bulk actions.
+        from media_library import actions, kinds  # noqa: F401

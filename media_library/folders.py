@@ -1,8 +1,9 @@
-"""Folder services: create, rename, move (with the whole subtree), trash; paths and breadcrumbs.
+"""Folder services: whose folder it is; create, rename, move (with the whole subtree), trash.
 
 A folder's `path` is materialised ("/4/17/23/": its ancestors' ids and its own), so a subtree is
 one `path LIKE '/4/17/%'` and moving one is a single UPDATE of that prefix, whatever its size.
-Every folder name goes through `naming` and is de-conflicted among its live siblings.
+Every folder name goes through `naming` and is de-conflicted among its live siblings; folder
+uploads turn each file's relative path into folders here too (FolderPathResolver).
 """
 
 import json
@@ -10,21 +11,42 @@ import json
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Concat, Substr
+from django.http import Http404
 from django.utils import timezone
 
 from media_library.models import Folder, MediaFile
 from media_library.naming import NameAllocator, folder_names, safe_display_name
+
+MAX_ID = 2**63 - 1  # the largest primary key the databases store (a bigger number is no folder's)
 
 
 class FolderError(ValueError):
     """A folder operation that cannot be done as asked (the message is safe to show)."""
 
 
-def get_owned_folder(owner_id, folder_id):
-    """The owner's folder, or FolderError (also for another owner's folder: never revealed)."""
-    folder = Folder.objects.filter(pk=folder_id).first()
+class FolderNotFound(FolderError, Http404):
+    """Not a folder of this owner: missing, someone else's (never revealed) or not an id at all.
+
+    It is also an Http404, so a page that asks for a folder answers 404 without translating.
+    """
+
+
+def owned_folder(owner_id, folder_id):
+    """The owner's folder `folder_id` (an int or its text), None for None or "" (the root).
+
+    The one ownership check for folders: pages, the API, selections, target folders and the
+    operations all ask here. Raises FolderNotFound for anything that is not one of the owner's
+    folders, so another user's folder reads exactly like a missing one.
+    """
+    if folder_id is None or folder_id == "":
+        return None
+    try:
+        pk = int(folder_id)
+    except (TypeError, ValueError):
+        raise FolderNotFound("Folder not found.") from None
+    folder = Folder.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
     if folder is None or folder.owner_id != owner_id:
-        raise FolderError("Folder not found.")
+        raise FolderNotFound("Folder not found.")
     return folder
 
 
@@ -60,10 +82,10 @@ def _insert_folder(owner_id, parent, name):
 @transaction.atomic
 def create_folder(owner_id, parent_id, name):
     """A new folder under `parent_id` (None = the root); the name is de-conflicted ("a (2)")."""
-    parent = get_owned_folder(owner_id, parent_id) if parent_id is not None else None
+    parent = owned_folder(owner_id, parent_id)
     for _attempt in range(NAME_RETRIES):
         try:
-            return _insert_folder(owner_id, parent, _free_name(owner_id, parent_id, name))
+            return _insert_folder(owner_id, parent, _free_name(owner_id, parent and parent.pk, name))
         except IntegrityError:
             continue  # the name was taken meanwhile: look again
     raise IntegrityError(f"could not find a free folder name for {name!r}")
@@ -83,7 +105,7 @@ def child_folder(owner_id, parent, name):
 
 @transaction.atomic
 def rename_folder(owner_id, folder_id, name):
-    folder = get_owned_folder(owner_id, folder_id)
+    folder = owned_folder(owner_id, folder_id)
     new_name = _free_name(owner_id, folder.parent_id, name, exclude_id=folder.pk)
     if new_name != folder.name:
         folder.name = new_name
@@ -94,10 +116,11 @@ def rename_folder(owner_id, folder_id, name):
 @transaction.atomic
 def move_folder(owner_id, folder_id, new_parent_id):
     """Move a folder and its whole subtree under `new_parent_id` (None = the root) in 3-4 queries."""
-    folder = get_owned_folder(owner_id, folder_id)
-    parent = get_owned_folder(owner_id, new_parent_id) if new_parent_id is not None else None
+    folder = owned_folder(owner_id, folder_id)
+    parent = owned_folder(owner_id, new_parent_id)
     if parent is not None and parent.path.startswith(folder.path):
         raise FolderError("A folder cannot be moved into itself or one of its subfolders.")
+    new_parent_id = parent.pk if parent else None
     if folder.parent_id == new_parent_id:
         return folder  # already there: moving twice is a no-op
     old_prefix = folder.path
@@ -129,15 +152,6 @@ def names_by_folder(folder_ids):
     }
 
 
-def breadcrumbs(folder):
-    """[(id, name), ...] from the root down to `folder` (inclusive), in one query."""
-    if folder is None:
-        return []
-    ids = folder.ancestor_ids()
-    names = dict(Folder.objects.filter(pk__in=ids, owner_id=folder.owner_id).values_list("pk", "name"))
-    return [(pk, names[pk]) for pk in ids if pk in names]
-
-
 def encode_trashed_path(names):
     """The JSON list stored in MediaFile.trashed_from_path; "" (restore to the root, or to
     trashed_from while it exists) for the root or for a chain too long for the column."""
@@ -161,7 +175,7 @@ def ensure_folder_path(owner_id, parent_id, names):
     safe; an existing live folder of that name is reused, never duplicated. Returns None for an
     empty `names` with a None parent (the root).
     """
-    parent = get_owned_folder(owner_id, parent_id) if parent_id is not None else None
+    parent = owned_folder(owner_id, parent_id)
     for raw in names:
         parent = child_folder(owner_id, parent, safe_display_name(raw, default="Folder"))
     return parent
@@ -172,11 +186,11 @@ def trash_folder(owner_id, folder_id):
     """Trash every live file of a folder's subtree, remembering where each came from, then delete
     the folder rows. Returns the number of files trashed. A bounded number of queries: one UPDATE
     for all the files, one DELETE for the folders (plus Django's bookkeeping for related rows)."""
-    folder = get_owned_folder(owner_id, folder_id)
+    folder = owned_folder(owner_id, folder_id)
     folders = subtree(folder)
     paths = names_by_folder(folders.values_list("pk", flat=True))
     files = MediaFile.objects.filter(owner_id=owner_id, folder__in=folders.values("pk"))
-    count = files.filter(trashed_at__isnull=True).update(
+    count = files.live().update(
         trashed_at=timezone.now(),
         trashed_from=None,  # the folder is about to be deleted; restore recreates it from the path
         trashed_from_path=Case(
@@ -192,3 +206,49 @@ def trash_folder(owner_id, folder_id):
     earlier.update(trashed_from=None)
     Folder.objects.filter(pk__in=list(paths)).delete()
     return count
+
+
+class FolderPathResolver:
+    """Turns an upload's `relative_path` into a folder under a base folder, creating what's missing.
+
+    Folders are found or created through child_folder (race-safe on the unique-name constraint),
+    so concurrent uploads of one directory share one new folder. Caches folders by (parent id,
+    name) so a folder upload of 1,000 files in a few directories costs a few queries, not a few
+    per file.
+    """
+
+    MAX_DEPTH = 32
+
+    def __init__(self, owner):
+        self.owner = owner
+        self._cache = {}
+
+    def resolve(self, base, relative_path):
+        parts = directory_parts(relative_path)
+        if len(parts) > self.MAX_DEPTH:
+            raise ValueError(f"The relative path is deeper than {self.MAX_DEPTH} folders.")
+        folder = base
+        for part in parts:
+            key = (folder.pk if folder else None, part)
+            if key not in self._cache:
+                self._cache[key] = child_folder(self.owner.pk, folder, part)
+            folder = self._cache[key]
+        return folder
+
+
+def directory_parts(relative_path):
+    """Safe folder names from a client path such as "Trip/day 1/img.jpg" -> ["Trip", "day 1"].
+
+    The last component is the file itself and is dropped. Separators of either kind split;
+    empty parts, "." and ".." are dropped, so "../../x/a.jpg" and "/etc/a.jpg" stay inside the
+    target folder ("x", "etc").
+    """
+    pieces = str(relative_path or "").replace("\\", "/").split("/")[:-1]
+    parts = []
+    for piece in pieces:
+        if piece.strip() in {"", ".", ".."}:
+            continue
+        name = safe_display_name(piece, default="")
+        if name:
+            parts.append(name)
+    return parts

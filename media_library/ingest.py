@@ -21,14 +21,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
-from media_library.folder_creation import FolderPathResolver
+import jobs
+from media_library.folders import FolderPathResolver
+from media_library.imaging import ALLOWED_FORMATS
+from media_library.kinds.thumbnails import THUMBNAILS_KIND
 from media_library.models import Blob, MediaFile
 from media_library.naming import NameAllocator, live_file_names, safe_display_name
 from media_library.storage import store_blob_bytes
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 NAME_RETRIES = 20  # each lost race means another writer won: enough for 20 at once
 
 # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; make it an error, once for the
@@ -238,23 +240,11 @@ def ingest_uploads(owner, uploads, folder=None, relative_paths=None, thumbnails=
 
 
 def request_thumbnails(owner, file_ids):
-    """Submit one `thumbnails` job over `file_ids`; returns its id, or None when there is nothing to do.
-
-    A no-op while the jobs engine or the thumbnails kind is not installed, so ingest never
-    depends on them being deployed.
-    """
+    """Submit one `thumbnails` job over `file_ids`; returns its id, or None when there is nothing to do."""
     if not file_ids:
         return None
     try:
-        from jobs.registry import get_kind
-
-        get_kind("thumbnails")
-        from jobs import submit
-    except (ImportError, LookupError):
-        logger.info("thumbnails job kind not available; skipping thumbnails for %d files", len(file_ids))
-        return None
-    try:
-        job = submit("thumbnails", owner, list(file_ids))
+        job = jobs.submit(THUMBNAILS_KIND, owner, list(file_ids))
     except Exception:
         # The files are stored: a failure to queue their thumbnails (broker down) must not turn
         # the upload into an error the client would retry. Pages show placeholders meanwhile,

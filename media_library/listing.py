@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q
 
@@ -31,6 +31,10 @@ FOLDER_SORTS = ("name", "-name", "created", "-created", "size", "-size")
 TRASH_SORTS = (*FOLDER_SORTS, "trashed", "-trashed")
 DATETIME_FIELDS = {"created", "trashed_at"}
 MAX_LIMIT = 500
+# A cursor carries the last row's sort key: for a name, up to 255 characters of any script, 4
+# bytes each in UTF-8 at worst (~1,400 characters of base64 with the rest); the API and the pages
+# accept this much, so every cursor the listing hands out comes back valid.
+MAX_CURSOR_LENGTH = 2048
 # Only the columns the grid, list and trash rows show: no wide rows pulled for 100 tiles.
 ROW_FIELDS = (
     "id",
@@ -69,9 +73,9 @@ def files_in_scope(owner_id, folder_id=None, *, q="", trashed=False):
     if trashed:
         # Trashed files have no folder: saying so lets the (owner, folder, key, id) indexes serve
         # the trash's name/date/size orders too.
-        files = files.filter(folder__isnull=True, trashed_at__isnull=False)
+        files = files.trashed().filter(folder__isnull=True)
     else:
-        files = files.filter(trashed_at__isnull=True, folder_id=folder_id)
+        files = files.live().filter(folder_id=folder_id)
     q = normalise_query(q)
     if q:
         files = files.filter(name__icontains=q)
@@ -87,7 +91,8 @@ def encode_cursor(sort, row):
     value = getattr(row, field_name)
     if isinstance(value, datetime):
         value = value.isoformat()
-    payload = json.dumps({"s": sort, "v": value, "id": row.id}, separators=(",", ":"))
+    # UTF-8, not \uXXXX escapes: a Korean or Cyrillic name costs 2-3 bytes a character, not 6.
+    payload = json.dumps({"s": sort, "v": value, "id": row.id}, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
@@ -96,19 +101,26 @@ def decode_cursor(sort, cursor):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        if data["s"] != sort or not isinstance(data["id"], int):
+        if data["s"] != sort or not _is_stored_int(data["id"]):
             raise InvalidCursor("cursor does not belong to this sort order")
         field_name, _ = SORTS[sort]
         value = data["v"]
         if field_name in DATETIME_FIELDS:
-            value = datetime.fromisoformat(value)
-        elif field_name == "size" and not isinstance(value, int):
+            # As UTC, as the database compares it: a date near the ends of the calendar with an
+            # offset (0001-01-01T00:00+14:00) has no UTC value and fails here, not in the query.
+            value = datetime.fromisoformat(value).astimezone(UTC)
+        elif field_name == "size" and not _is_stored_int(value):
             raise InvalidCursor("bad size in cursor")
         elif field_name == "name" and not isinstance(value, str):
             raise InvalidCursor("bad name in cursor")
         return value, data["id"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor("invalid cursor") from exc
+
+
+def _is_stored_int(value):
+    """An integer a BIGINT column holds (not a bool, not beyond 64 bits)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def after_cursor(field_name, descending, value, last_id):

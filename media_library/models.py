@@ -9,6 +9,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from media_library import storage
+
+# The one definition of a live and of a trashed file (a trashed file has `trashed_at` set).
+LIVE = Q(trashed_at__isnull=True)
+TRASHED = Q(trashed_at__isnull=False)
+
 
 class Folder(models.Model):
     """A folder in one owner's tree.
@@ -74,8 +80,16 @@ class Blob(models.Model):
 
     @property
     def storage_name(self):
-        """Where the bytes live in `default_storage` (fanned out so no directory grows huge)."""
-        return f"blobs/{self.sha256[:2]}/{self.sha256[2:4]}/{self.sha256}"
+        """Where the bytes live in `default_storage` (see media_library.storage)."""
+        return storage.blob_name(self.sha256)
+
+
+class MediaFileQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(LIVE)
+
+    def trashed(self):
+        return self.filter(TRASHED)
 
 
 class MediaFile(models.Model):
@@ -110,6 +124,8 @@ class MediaFile(models.Model):
     # re-run of the same copy chunk creates no second copy.
     copied_from = models.BigIntegerField(null=True, blank=True, editable=False)
     copy_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    objects = MediaFileQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -149,10 +165,6 @@ class MediaFile(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def is_trashed(self):
-        return self.trashed_at is not None
 
 
 class ApiToken(models.Model):

@@ -124,7 +124,7 @@ def live_file_names(owner_id, folder_id):
     """The queryset of names taken by live files in a folder (None = the root)."""
     from media_library.models import MediaFile
 
-    return MediaFile.objects.filter(owner_id=owner_id, folder_id=folder_id, trashed_at__isnull=True)
+    return MediaFile.objects.live().filter(owner_id=owner_id, folder_id=folder_id)
 
 
 def folder_names(owner_id, parent_id):

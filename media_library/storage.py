@@ -1,20 +1,48 @@
-"""Where a blob's bytes live: Django's `default_storage`, at a name derived from the SHA-256.
+"""Every name Mediaflow gives a stored file, and every read and write of those files.
 
-Bytes are content-addressed, so writing is "put these bytes there unless they already are":
-two uploads of the same bytes, even at the same moment, end with one stored copy. Going
-through the storage API (never the file system directly) lets an S3-like backend plug in.
+Two kinds of stored files, both keyed by the SHA-256 of the original bytes and fanned out by its
+first two byte pairs so no directory grows huge:
+
+- a blob's bytes: `blobs/ab/cd/<sha256>`;
+- its renditions (WebP previews made by the thumbnails job): `thumbs/ab/cd/<sha256>-<size>.webp`.
+
+Nothing else builds these names. Everything goes through Django's `default_storage` (never the
+file system), so another backend (object storage) plugs in here and nowhere else.
 """
 
-import logging
-
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-logger = logging.getLogger(__name__)
+from media_library.imaging import RENDITION_SIZES
+
+BLOB_DIRECTORY = "blobs"
+RENDITION_DIRECTORY = "thumbs"
+STORED_DIRECTORIES = (BLOB_DIRECTORY, RENDITION_DIRECTORY)
 
 
-def blob_storage_name(sha256):
-    """The storage name of a blob's bytes (same as `Blob.storage_name`), fanned out by prefix."""
-    return f"blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+def _fanned_out(directory, sha256):
+    return f"{directory}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def blob_name(sha256):
+    """Where the bytes of the blob with this SHA-256 live."""
+    return _fanned_out(BLOB_DIRECTORY, sha256)
+
+
+def rendition_name(sha256, size):
+    """Where the rendition of `size` px (one of RENDITION_SIZES) of that blob lives."""
+    return f"{_fanned_out(RENDITION_DIRECTORY, sha256)}-{size}.webp"
+
+
+def stored_names(sha256):
+    """Every name a blob may occupy: its bytes and each rendition."""
+    return [blob_name(sha256), *(rendition_name(sha256, size) for size in RENDITION_SIZES)]
+
+
+def sha256_of(name):
+    """The SHA-256 a stored name belongs to (the inverse of blob_name and rendition_name)."""
+    base = name.rsplit("/", 1)[-1]
+    return base.split("-", 1)[0] if name.startswith(f"{RENDITION_DIRECTORY}/") else base
 
 
 def store_blob_bytes(sha256, content):
@@ -25,7 +53,7 @@ def store_blob_bytes(sha256, content):
     it). If a concurrent writer won the race, the storage saved ours under another name: that
     copy is identical and is removed.
     """
-    name = blob_storage_name(sha256)
+    name = blob_name(sha256)
     if default_storage.exists(name):
         return False
     content.seek(0)
@@ -36,15 +64,35 @@ def store_blob_bytes(sha256, content):
     return True
 
 
+def blob_bytes_exist(sha256):
+    return default_storage.exists(blob_name(sha256))
+
+
 def open_blob_bytes(sha256):
     """An open file of the blob's bytes (the caller closes it, e.g. through FileResponse)."""
-    return default_storage.open(blob_storage_name(sha256), "rb")
+    return default_storage.open(blob_name(sha256), "rb")
 
 
-def delete_blob_bytes(sha256):
-    """Remove a blob's bytes; a missing file is not an error (deletion is idempotent)."""
-    name = blob_storage_name(sha256)
-    try:
+def open_rendition(sha256, size):
+    """An open file of one rendition; FileNotFoundError while it has not been made."""
+    return default_storage.open(rendition_name(sha256, size), "rb")
+
+
+def save_rendition(sha256, size, data):
+    """Write a rendition, replacing what is there (FileSystemStorage would otherwise pick a new name)."""
+    name = rendition_name(sha256, size)
+    default_storage.delete(name)
+    saved = default_storage.save(name, ContentFile(data))
+    if saved != name:  # another worker wrote the same (identical) rendition in between: keep theirs
+        default_storage.delete(saved)
+
+
+def delete_renditions(sha256):
+    for size in RENDITION_SIZES:
+        default_storage.delete(rendition_name(sha256, size))
+
+
+def delete_stored_files(sha256):
+    """Remove a blob's bytes and renditions; a missing file is not an error (deleting twice is fine)."""
+    for name in stored_names(sha256):
         default_storage.delete(name)
-    except FileNotFoundError:
-        logger.info("blob bytes %s already gone", name)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from media_library import orphans, retention
+from media_library.maintenance import orphans, retention
 
 
 @shared_task(name="media_library.tasks.purge_expired_trash")

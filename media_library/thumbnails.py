@@ -1,6 +1,6 @@
-"""A blob's derived files: a 1024 px WebP preview and a 256 px WebP thumbnail in `default_storage`.
+"""A blob's derived files: a 1024 px WebP preview and a 256 px WebP thumbnail.
 
-They are keyed by the blob's SHA-256 (`thumbs/ab/cd/<sha256>-256.webp`), so a copy or a duplicate
+They are stored by the blob's SHA-256 (names in media_library.storage), so a copy or a duplicate
 upload of the same bytes shares them and costs no new work. `Blob.thumbnail_status` records the
 outcome: `ready`, or `failed` with a reason in `thumbnail_error` (the file itself stays usable and
 the pages show a placeholder for it).
@@ -9,18 +9,11 @@ the pages show a placeholder for it).
 import logging
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseRedirect
 from django.templatetags.static import static
 
-from media_library.imaging import (
-    PREVIEW_SIZE,
-    RENDITION_SIZES,
-    THUMBNAIL_SIZE,
-    ImageRejected,
-    render_renditions,
-)
+from media_library import storage
+from media_library.imaging import RENDITION_SIZES, THUMBNAIL_SIZE, ImageRejected, render_renditions
 from media_library.models import Blob
 
 logger = logging.getLogger(__name__)
@@ -28,11 +21,6 @@ logger = logging.getLogger(__name__)
 PENDING_PLACEHOLDER = "img/thumbnail-pending.svg"
 FAILED_PLACEHOLDER = "img/thumbnail-failed.svg"
 _ERROR_LENGTH = Blob._meta.get_field("thumbnail_error").max_length
-
-
-def rendition_name(sha256: str, size: int) -> str:
-    """Where the rendition of `size` px of the blob with this SHA-256 lives in `default_storage`."""
-    return f"thumbs/{sha256[:2]}/{sha256[2:4]}/{sha256}-{size}.webp"
 
 
 def placeholder_url(blob: Blob) -> str:
@@ -46,11 +34,11 @@ def thumbnail_response(blob: Blob, size: int = THUMBNAIL_SIZE):
 
     Renditions are content-addressed, so browsers may keep them; `private` keeps shared caches out.
     """
-    if size not in (PREVIEW_SIZE, THUMBNAIL_SIZE):
+    if size not in RENDITION_SIZES:
         raise ValueError(f"no rendition of size {size}")
     if blob.thumbnail_status == Blob.Thumbnail.READY:
         try:
-            handle = default_storage.open(rendition_name(blob.sha256, size), "rb")
+            handle = storage.open_rendition(blob.sha256, size)
         except FileNotFoundError:
             logger.warning("blob %s is marked ready but its %s px rendition is missing", blob.pk, size)
         else:
@@ -61,19 +49,6 @@ def thumbnail_response(blob: Blob, size: int = THUMBNAIL_SIZE):
     return HttpResponseRedirect(placeholder_url(blob))
 
 
-def _store(name: str, data: bytes) -> None:
-    """Write `name`, replacing what is there (FileSystemStorage would otherwise pick a new name)."""
-    default_storage.delete(name)
-    saved = default_storage.save(name, ContentFile(data))
-    if saved != name:  # another worker wrote the same (identical) rendition in between: keep theirs
-        default_storage.delete(saved)
-
-
-def _remove_renditions(sha256: str) -> None:
-    for size in RENDITION_SIZES:
-        default_storage.delete(rendition_name(sha256, size))
-
-
 def make_renditions(blob: Blob) -> str:
     """Render and store the blob's renditions. Returns "" on success, else the reason it failed.
 
@@ -81,7 +56,7 @@ def make_renditions(blob: Blob) -> str:
     writing do raise, so the job engine can retry the chunk.
     """
     try:
-        with default_storage.open(blob.storage_name, "rb") as source:
+        with storage.open_blob_bytes(blob.sha256) as source:
             renditions = render_renditions(source, RENDITION_SIZES, max_pixels=settings.MAX_IMAGE_PIXELS)
     except FileNotFoundError:
         return "the original bytes are missing from storage"
@@ -93,7 +68,7 @@ def make_renditions(blob: Blob) -> str:
         logger.exception("unexpected error rendering blob %s", blob.pk)
         return f"the image could not be read ({type(exc).__name__})"
     for rendition in renditions:
-        _store(rendition_name(blob.sha256, rendition.size), rendition.data)
+        storage.save_rendition(blob.sha256, rendition.size, rendition.data)
     return ""
 
 
@@ -111,7 +86,7 @@ def ensure_thumbnails(blobs, *, force: bool = False) -> dict[int, str]:
         error = make_renditions(blob)
         if error:
             logger.info("thumbnail of blob %s failed: %s", blob.pk, error)
-            _remove_renditions(blob.sha256)  # a stale rendition must not hide the failure
+            storage.delete_renditions(blob.sha256)  # a stale rendition must not hide the failure
             blob.thumbnail_status, blob.thumbnail_error = Blob.Thumbnail.FAILED, error[:_ERROR_LENGTH]
             failed.append(blob)
         else:

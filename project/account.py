@@ -1,14 +1,14 @@
 """The account page: the user's API token for scripts (create or rotate, revoke).
 
-The key is shown once, right after it is made; only its digest is stored (media_library.tokens).
+The key is shown once, right after it is made; only its digest is stored (media_library.api.tokens).
 """
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from media_library.api.tokens import create_api_token, revoke_api_token
 from media_library.models import ApiToken
-from media_library.tokens import create_api_token, revoke_api_token
 
 
 @login_required

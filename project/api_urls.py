@@ -4,13 +4,13 @@ from django.urls import path
 from ninja import NinjaAPI
 
 from jobs.api import router as jobs_router
-from media_library.api import router as media_router
-from media_library.api_auth import api_auth
-from media_library.api_jobs import router as media_jobs_router
+from media_library.api.auth import api_auth
+from media_library.api.files import router as media_router
+from media_library.api.jobs import router as media_jobs_router
 from project.request_errors import register_api_handlers
 
 # Every endpoint requires a login: `Authorization: Bearer <token>`, or the session (with CSRF on
-# unsafe methods); see media_library.api_auth.
+# unsafe methods); see media_library.api.auth.
 api = NinjaAPI(title="Mediaflow API", version="1", urls_namespace="api", auth=api_auth)
 register_api_handlers(api)  # a body Django cannot read is a 400/413 with a reason, not a 500
 

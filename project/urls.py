@@ -17,6 +17,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("jobs/", include("jobs.urls")),
     path("", include("media_library.urls")),
-    path("", include("media_library.page_urls")),
     path("api/", include("project.api_urls")),
 ]

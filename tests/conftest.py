@@ -150,12 +150,13 @@ def page(browser, live_server_url):
 
 @pytest.fixture
 def test_kinds(django_db_blocker):
-    """The test-only job kinds, registered in this process (workers load them with --include)."""
-    from tests.support import test_kinds
+    """The test-only job kinds (tests.support.recording_kinds), registered in this process
+    (workers load them with --include)."""
+    from tests.support import recording_kinds
 
     with django_db_blocker.unblock():
-        test_kinds.create_effects_table()
-    return test_kinds
+        recording_kinds.create_effects_table()
+    return recording_kinds
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Operators edit these rows in the admin afterwards. The migration only creates what is missing (found
 by name): a row an operator edited, disabled or created by hand is kept as it is, never duplicated.
 The specification is written out here (not imported) so this migration stays what it was when later
-code changes. Names and task paths must match media_library.retention and media_library.tasks.
+code changes. Names and task paths must match media_library.maintenance.retention and media_library.tasks.
 """
 
 import json

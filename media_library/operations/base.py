@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import DateField, F, TimeField
 from django.db.models.expressions import RawSQL
 
-from media_library.folders import FolderError, get_owned_folder
+from media_library.folders import FolderNotFound, owned_folder
 from media_library.models import MediaFile
 
 NOT_FOUND = "not found"
@@ -60,12 +60,11 @@ def fetch_owned(owner_id, ids, *fields):
 
 
 def target_folder(owner_id, folder_id):
-    """The owner's target folder (None = the root), or OperationError."""
-    if folder_id is None:
-        return None
+    """The owner's target folder (None = the root) as folders.owned_folder decides it; a folder
+    that is not the owner's fails the whole batch (OperationError)."""
     try:
-        return get_owned_folder(owner_id, folder_id)
-    except FolderError:
+        return owned_folder(owner_id, folder_id)
+    except FolderNotFound:
         raise OperationError("The target folder does not exist.") from None
 
 

@@ -2,15 +2,13 @@
 
 from functools import partial
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from media_library.models import Blob, MediaFile
 from media_library.operations.base import NOT_IN_TRASH, OperationResult, fetch_owned
 from media_library.sql import IdIn, ValuesIn
-
-THUMBNAIL_SIZES = (256, 1024)
+from media_library.storage import delete_stored_files
 
 
 def delete_permanently(owner_id, ids):
@@ -26,7 +24,7 @@ def delete_permanently(owner_id, ids):
     result.failures = [(pk, NOT_IN_TRASH) for pk in rows if pk not in trashed]
     if not trashed:
         return result
-    MediaFile.objects.filter(IdIn(trashed), trashed_at__isnull=False).delete()
+    MediaFile.objects.trashed().filter(IdIn(trashed)).delete()
     result.done += len(trashed)
     delete_orphan_blobs({row["blob_id"] for row in trashed.values()})
     return result
@@ -54,17 +52,10 @@ def delete_orphan_blobs(blob_ids):
     return shas
 
 
-def blob_storage_names(sha256):
-    thumbs = f"thumbs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
-    return [Blob(sha256=sha256).storage_name, *(f"{thumbs}-{size}.webp" for size in THUMBNAIL_SIZES)]
-
-
 def remove_blob_files(shas):
     """Remove the bytes and thumbnails of deleted blobs, unless an upload has re-created the blob
     since (a new Blob row with the same SHA-256 owns those bytes now)."""
     reused = set(Blob.objects.filter(ValuesIn("sha256", shas)).values_list("sha256", flat=True))
     for sha in shas:
-        if sha in reused:
-            continue
-        for name in blob_storage_names(sha):
-            default_storage.delete(name)  # a missing file is not an error
+        if sha not in reused:
+            delete_stored_files(sha)

@@ -41,8 +41,10 @@ def move(owner_id, ids, target_folder_id):
     renamed = {pk: name for pk, name in zip(movers, allocated, strict=True) if name != rows[pk]["name"]}
     # The new names are free among the target's live files and distinct within the batch, so the
     # single UPDATE never makes a transient duplicate under the partial unique indexes.
-    result.done += MediaFile.objects.filter(IdIn(movers), trashed_at__isnull=True).update(
-        folder=target, name=per_row(renamed, "name"), updated=timezone.now()
+    result.done += (
+        MediaFile.objects.live()
+        .filter(IdIn(movers))
+        .update(folder=target, name=per_row(renamed, "name"), updated=timezone.now())
     )
     return result
 

@@ -103,7 +103,7 @@ def rename(owner_id, ids, pattern, offset=0):
     result.done = len(wanted)
     if not new_names:
         return result
-    changing = MediaFile.objects.filter(IdIn(new_names), trashed_at__isnull=True)
+    changing = MediaFile.objects.live().filter(IdIn(new_names))
     # Swapping names inside a folder (a -> b while b -> c) would briefly duplicate a live name
     # under the unique index in a single UPDATE; park those rows on placeholder names first.
     if set(new_names.values()) & {rows[pk]["name"] for pk in new_names}:

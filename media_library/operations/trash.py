@@ -51,7 +51,7 @@ def _trash_rows(ids, now, paths=None, *, at_root=False):
     """
     if not ids:
         return 0
-    rows = MediaFile.objects.filter(IdIn(ids), trashed_at__isnull=True)
+    rows = MediaFile.objects.live().filter(IdIn(ids))
     if at_root:
         return rows.filter(folder__isnull=True).update(trashed_at=now, updated=now)
     return rows.update(
@@ -103,7 +103,7 @@ def restore(owner_id, ids):
                 names[pk] = name
     # Restored names are free among the destination's live files and distinct within the batch,
     # so this single UPDATE never makes a transient duplicate under the partial unique indexes.
-    MediaFile.objects.filter(IdIn(trashed), trashed_at__isnull=False).update(
+    MediaFile.objects.trashed().filter(IdIn(trashed)).update(
         folder=per_row(folders, "folder"),
         name=per_row(names, "name"),
         trashed_at=None,

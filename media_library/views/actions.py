@@ -1,7 +1,8 @@
 """The bulk action bar: a confirmation with the exact count, then one job and its card.
 
-Both steps are POSTs (a selection never travels in a URL) and resolve the selection on the
-server from (ids | folder + filter | trash), see media_library.selection.
+Both steps are POSTs (a selection never travels in a URL). The submit is the API's submit
+(media_library.actions.submit_action); the selection is resolved on the server from (ticked ids
+| folder + filter | trash), see media_library.actions.selection.
 """
 
 from dataclasses import asdict, dataclass
@@ -12,11 +13,10 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from media_library.bulk_actions import get_action, resolve_selection, submit_bulk_action
-from media_library.listing import folder_choices, normalise_query
-from media_library.selection import SelectionError, SelectionNotFound
-
-DEFAULT_PATTERN = "{name}-{n:03}{ext}"
+from jobs.progress import render_card
+from media_library.actions import SelectionError, SelectionNotFound, get_action, submit_action
+from media_library.actions.selection import MAX_TICKED_IDS, nothing_to_do, resolve
+from media_library.listing import normalise_query
 
 
 @dataclass(frozen=True)
@@ -36,54 +36,50 @@ class SelectionForm:
         return cls(
             action=data.get("action", ""),
             scope="all" if data.get("scope") == "all" else "ids",
-            file_ids=data.get("file_ids", "")[:200_000],
+            file_ids=data.get("file_ids", ""),
             folder_id=data.get("folder_id", ""),
             q=normalise_query(data.get("q")),
             sort=data.get("sort", "name")[:20],
             in_trash="1" if data.get("in_trash") == "1" else "",
         )
 
-    def folder_pk(self):
-        if not self.folder_id:
-            return None
-        try:
-            return int(self.folder_id)
-        except ValueError:
-            raise Http404("No such folder.") from None
+
+def selection_request(post):
+    """The action bar's POST as the request submit_action reads (a missing scope means ticked ids)."""
+    request = post.dict()
+    request["scope"] = "all" if post.get("scope") == "all" else "ids"
+    return request
 
 
 def render_job_card(job):
     """The jobs engine's card, as the main content of the response (so not out-of-band)."""
-    from jobs.progress import render_card  # the jobs engine (issue 4)
-
     return mark_safe(render_card(job, oob=False))  # noqa: S308 -- rendered with autoescape, not user input
 
 
-def confirm_context(request, form, *, error="", target_folder_id="", pattern=DEFAULT_PATTERN):
-    spec = get_action(form.action)
-    files = resolve_selection(
-        request.user.pk, spec, scope=form.scope, file_ids=form.file_ids, folder_id=form.folder_pk(),
-        q=form.q, sort=form.sort,
-    )  # fmt: skip
+def confirm_context(request, form, *, error="", params=None):
+    action = get_action(form.action)
+    files = resolve(request.user.pk, action, asdict(form), max_ticked=MAX_TICKED_IDS)
     count = files.count()
     return {
-        "spec": spec,
+        "action": action,
         "count": count,
-        "question": spec.describe(count),
+        "question": action.confirm_text(count),
         "form": asdict(form),
-        "folders": folder_choices(request.user.pk) if spec.needs_target else [],
-        "target_folder_id": str(target_folder_id or ""),
-        "pattern": pattern,
-        "error": error
-        or ("" if count else ("The trash is empty." if spec.whole_trash else "No files selected.")),
+        **action.params_context(request.user.pk),
+        **(params or {}),
+        "error": error or ("" if count else nothing_to_do(action)),
     }
 
 
-def error_dialog(request, message, status=422):
-    response = render(request, "media_library/_dialog_error.html", {"error": message}, status=status)
+def dialog(response):
+    """Errors replace the dialog slot, whatever the form aimed at."""
     response["HX-Retarget"] = "#dialog-slot"
     response["HX-Reswap"] = "innerHTML"
     return response
+
+
+def error_dialog(request, message, status=422):
+    return dialog(render(request, "media_library/_dialog_error.html", {"error": message}, status=status))
 
 
 @login_required
@@ -101,29 +97,22 @@ def confirm_action(request):
 
 @login_required
 @require_POST
-def submit_action(request):
-    form = SelectionForm.from_post(request.POST)
-    target = request.POST.get("target_folder_id", "")
-    pattern = request.POST.get("pattern", "")
+def submit_action_view(request):
     try:
-        job, count = submit_bulk_action(
-            request.user, form.action, scope=form.scope, file_ids=form.file_ids, folder_id=form.folder_pk(),
-            q=form.q, sort=form.sort, target_folder_id=target or None, pattern=pattern,
-        )  # fmt: skip
+        job, _count = submit_action(
+            request.user,
+            request.POST.get("action"),
+            selection_request(request.POST),
+            max_ticked=MAX_TICKED_IDS,
+        )
     except SelectionNotFound:
         raise Http404("No such folder.") from None
     except SelectionError as exc:
+        form = SelectionForm.from_post(request.POST)
+        echoed = {key: request.POST.get(key, "") for key in ("target_folder_id", "pattern")}
         try:
-            context = confirm_context(request, form, error=str(exc), target_folder_id=target, pattern=pattern)
+            context = confirm_context(request, form, error=str(exc), params=echoed)
         except SelectionError as again:
             return error_dialog(request, str(again))
-        response = render(request, "media_library/_confirm_action.html", context, status=422)
-        response["HX-Retarget"] = "#dialog-slot"
-        response["HX-Reswap"] = "innerHTML"
-        return response
-    return render(
-        request,
-        "media_library/_job_submitted.html",
-        {"card": render_job_card(job), "count": count, "spec": get_action(form.action)},
-        status=202,
-    )
+        return dialog(render(request, "media_library/_confirm_action.html", context, status=422))
+    return render(request, "media_library/_job_submitted.html", {"card": render_job_card(job)}, status=202)

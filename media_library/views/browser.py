@@ -11,9 +11,10 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from media_library.bulk_actions import ACTIONS, FOLDER_ACTIONS
+from media_library.actions import Takes, actions_taking
+from media_library.folders import owned_folder
 from media_library.listing import InvalidCursor, breadcrumb, count_files, folder_tree, list_files, subfolders
-from media_library.views.params import PAGE_SIZE, ListingParams, owned_folder_or_404, sort_choices
+from media_library.views.params import PAGE_SIZE, ListingParams, sort_choices
 
 
 def listing_page(request, params, *, folder_id, trashed):
@@ -33,7 +34,7 @@ def wants_listing_only(request):
 @login_required
 @require_GET
 def folder_page(request, folder_id=None):
-    folder = owned_folder_or_404(request.user, folder_id)
+    folder = owned_folder(request.user.pk, folder_id)  # another user's folder: 404
     params = ListingParams.from_request(request)
     current_id = folder.pk if folder else None
     try:
@@ -47,7 +48,7 @@ def folder_page(request, folder_id=None):
         total=count_files(request.user.pk, current_id, q=params.q),
         subfolders=subfolders(request.user.pk, current_id, q=params.q),
         sort_choices=sort_choices(),
-        actions=[ACTIONS[name] for name in FOLDER_ACTIONS],
+        actions=actions_taking(Takes.LIVE),
         in_trash=False,
     )
     if wants_listing_only(request):

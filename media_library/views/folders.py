@@ -14,10 +14,10 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from media_library import folders
+from media_library.folders import owned_folder
 from media_library.listing import folder_choices
 from media_library.models import MediaFile
 from media_library.naming import safe_display_name
-from media_library.views.params import owned_folder_or_404
 
 # What the folder services may answer with: shown to the user in the dialog, never a 500.
 FOLDER_ERRORS = (ValidationError, IntegrityError, folders.FolderError)
@@ -26,8 +26,8 @@ FOLDER_ERRORS = (ValidationError, IntegrityError, folders.FolderError)
 def folder_url(folder_or_id):
     folder_id = getattr(folder_or_id, "pk", folder_or_id)
     if folder_id is None:
-        return reverse("pages:library")
-    return reverse("pages:folder", args=[folder_id])
+        return reverse("media_library:library")
+    return reverse("media_library:folder", args=[folder_id])
 
 
 def go_to(request, url):
@@ -64,7 +64,7 @@ def read_name(request):
 @require_http_methods(["GET", "POST"])
 def new_folder(request):
     source = request.POST if request.method == "POST" else request.GET
-    parent = owned_folder_or_404(request.user, source.get("parent") or None)
+    parent = owned_folder(request.user.pk, source.get("parent"))  # another user's folder: 404
     context = {"mode": "new", "parent": parent, "name": source.get("name", "")}
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
@@ -80,7 +80,7 @@ def new_folder(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def rename_folder(request, folder_id):
-    folder = owned_folder_or_404(request.user, folder_id)
+    folder = owned_folder(request.user.pk, folder_id)
     context = {"mode": "rename", "folder": folder, "name": request.POST.get("name", folder.name)}
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
@@ -96,7 +96,7 @@ def rename_folder(request, folder_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def move_folder(request, folder_id):
-    folder = owned_folder_or_404(request.user, folder_id)
+    folder = owned_folder(request.user.pk, folder_id)
     context = {
         "mode": "move",
         "folder": folder,
@@ -105,7 +105,7 @@ def move_folder(request, folder_id):
     }
     if request.method == "GET":
         return folder_dialog(request, "media_library/_folder_form.html", context)
-    target = owned_folder_or_404(request.user, request.POST.get("target_folder_id") or None)
+    target = owned_folder(request.user.pk, request.POST.get("target_folder_id"))
     try:
         folders.move_folder(request.user.pk, folder.pk, target.pk if target else None)
     except FOLDER_ERRORS as exc:
@@ -118,11 +118,11 @@ def move_folder(request, folder_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def trash_folder(request, folder_id):
-    folder = owned_folder_or_404(request.user, folder_id)
+    folder = owned_folder(request.user.pk, folder_id)
     if request.method == "GET":
-        file_count = MediaFile.objects.filter(
-            owner=request.user, trashed_at__isnull=True, folder__path__startswith=folder.path
-        ).count()
+        file_count = (
+            MediaFile.objects.live().filter(owner=request.user, folder__path__startswith=folder.path).count()
+        )
         return folder_dialog(
             request, "media_library/_folder_trash.html", {"folder": folder, "file_count": file_count}
         )

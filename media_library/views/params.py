@@ -3,10 +3,7 @@
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.http import Http404
-
-from media_library.listing import FOLDER_SORTS, TRASH_SORTS, normalise_query
-from media_library.models import Folder
+from media_library.listing import FOLDER_SORTS, MAX_CURSOR_LENGTH, TRASH_SORTS, normalise_query
 
 PAGE_SIZE = 100
 SORT_LABELS = {
@@ -38,7 +35,7 @@ class ListingParams:
             sort=sort if sort in sorts else default_sort,
             q=normalise_query(request.GET.get("q")),
             view=view if view in ("grid", "list") else "grid",
-            cursor=request.GET.get("cursor", "")[:512],
+            cursor=request.GET.get("cursor", "")[:MAX_CURSOR_LENGTH],
         )
 
     def query_string(self, **overrides):
@@ -49,13 +46,3 @@ class ListingParams:
 
 def sort_choices(trash=False):
     return [(key, SORT_LABELS[key]) for key in (TRASH_SORTS if trash else FOLDER_SORTS)]
-
-
-def owned_folder_or_404(user, folder_id):
-    """The user's folder; 404 for a missing folder and for another user's (never 403)."""
-    if folder_id is None:
-        return None
-    try:
-        return Folder.objects.get(owner=user, pk=int(folder_id))
-    except (Folder.DoesNotExist, TypeError, ValueError):
-        raise Http404("No such folder.") from None

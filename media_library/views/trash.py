@@ -9,11 +9,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from media_library.bulk_actions import ACTIONS, TRASH_ACTIONS
+from media_library.actions import Takes, actions_taking
 from media_library.folders import decode_trashed_path
 from media_library.listing import InvalidCursor, count_files
+from media_library.maintenance.retention import purge_date, retention_days
 from media_library.models import Folder
-from media_library.retention import purge_date, retention_days
 from media_library.views.browser import listing_page, wants_listing_only
 from media_library.views.params import ListingParams, sort_choices
 
@@ -28,7 +28,7 @@ def annotate_trash_rows(owner_id, rows):
         row.origin = origins.get(row.trashed_from_id)
         row.origin_path = ""
         if row.origin is None and row.trashed_from_path:
-            # The folder is gone; restore recreates it from the names trash stored (issue 3's format).
+            # The folder is gone; restore recreates it from the folder names trash stored.
             row.origin_path = " / ".join(decode_trashed_path(row.trashed_from_path))
         row.purge_at = purge_date(row.trashed_at)
         row.days_left = max(0, math.ceil((row.purge_at - now) / timedelta(days=1)))
@@ -55,8 +55,8 @@ def trash_page(request):
     context.update(
         total=count_files(request.user.pk, q=params.q, trashed=True),
         sort_choices=sort_choices(trash=True),
-        actions=[ACTIONS[name] for name in TRASH_ACTIONS if not ACTIONS[name].whole_trash],
-        empty_trash=ACTIONS["empty_trash"],
+        actions=actions_taking(Takes.TRASHED),
+        whole_trash_actions=actions_taking(Takes.WHOLE_TRASH),
         in_trash=True,
         folder=None,
     )

@@ -11,7 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from media_library.models import Blob
-from tests.integration.pages_support import make_file, make_files, make_folder, trash
+from tests.support.page_rows import make_file, make_files, make_folder, trash
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from media_library import retention
+from media_library.maintenance import retention
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -8,10 +8,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from media_library.api.tokens import create_api_token
 from media_library.ingest import ingest_uploads
 from media_library.models import Folder, MediaFile
 from media_library.naming import MAX_NAME_LENGTH
-from media_library.tokens import create_api_token
 from tests.support import images
 from tests.support.images import upload
 from tests.support.multipart import post_files

@@ -5,8 +5,8 @@ import time
 import pytest
 from django.test import Client
 
+from media_library.api.tokens import create_api_token
 from media_library.models import Blob
-from media_library.tokens import create_api_token
 from tests.support import images
 from tests.support.multipart import post_files
 

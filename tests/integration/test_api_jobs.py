@@ -39,6 +39,9 @@ def api(alice):
         ({"action": "trash", "file_ids": []}, "No files selected"),
         ({"action": "trash", "file_ids": [1], "folder_id": 1}, "not both"),
         ({"action": "trash", "file_ids": ["abc"]}, "list of integers"),
+        ({"action": "trash", "file_ids": [99999999999999999999]}, "whole numbers from 1 to"),  # > 64 bits
+        ({"action": "trash", "file_ids": [1, -5]}, "whole numbers from 1 to"),
+        ({"action": "trash", "file_ids": [True]}, "list of integers"),
     ],
 )
 def test_malformed_requests_are_400(api, body, error):
@@ -174,3 +177,70 @@ def test_rename_job_numbers_across_chunks_and_copy_job_makes_one_copy_each(celer
     assert copied.count() == 1_100
     assert copied.values("copied_from").distinct().count() == 1_100  # exactly one copy of each
     assert copied.filter(copy_key=response.json()["job_id"]).count() == 1_100
+
+
+@pytest.mark.django_db
+def test_empty_trash_is_an_api_action_over_the_whole_trash(api, alice, make_user):
+    from jobs.models import Job
+
+    files = make_files(alice, 4)
+    trash(alice.pk, [f.pk for f in files[:3]])
+    make_files(make_user("bob"), 2, trashed=True)
+    response = api({"action": "empty_trash"})  # no selection: the whole trash, whatever is ticked
+    assert response.status_code == 202 and response.json()["file_count"] == 3
+    job = Job.objects.get(pk=response.json()["job_id"])
+    assert (job.kind, job.run_after is not None) == ("empty_trash", True)  # with the undo window
+
+
+@pytest.mark.django_db
+def test_token_and_session_callers_submit_as_themselves(alice):
+    from jobs.models import Job
+    from media_library.api.tokens import create_api_token
+
+    files = make_files(alice, 2)
+    _token, key = create_api_token(alice)
+    response = Client(enforce_csrf_checks=True).post(
+        URL, {"action": "trash", "file_ids": [files[0].pk]}, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )  # fmt: skip
+    assert response.status_code == 202
+    status_url = response.json()["status_url"]
+    assert Job.objects.get(pk=response.json()["job_id"]).owner_id == alice.pk
+    assert Client().get(status_url, HTTP_AUTHORIZATION=f"Bearer {key}").json()["total"] == 1
+    session = Client()
+    session.force_login(alice)
+    assert session.get(status_url).json()["total"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_script_submits_100000_ids_in_one_request_and_a_worker_finishes_the_job(
+    celery_worker, alice, make_user
+):
+    import tracemalloc
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.support.page_rows import make_files as make_many
+
+    folder = create_folder(alice.pk, None, "Big")
+    make_many(alice, 100_000, folder=folder)
+    mine = list(MediaFile.objects.filter(owner=alice).values_list("id", flat=True))
+    make_many(make_user("bob"), 10, prefix="bob")
+    theirs = list(MediaFile.objects.exclude(owner=alice).values_list("id", flat=True))
+    client = Client()
+    client.force_login(alice)
+    body = {"action": "trash", "file_ids": [*reversed(mine), *theirs, 9_999_999_999]}
+    tracemalloc.start()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(URL, body, content_type="application/json")
+    _size, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert response.status_code == 202, response.content[:300]
+    assert response.json()["file_count"] == 100_000  # bob's ids and the unknown one dropped
+    assert len(queries) < 30  # set-based: never a query per id
+    assert peak < 64 * 1024 * 1024, f"peak {peak / 2**20:.0f} MB"  # ids, not 100,000 model objects
+    status = wait_for_job(client, response.json()["status_url"], timeout=180)
+    assert (status["status"], status["done"], status["failed"]) == ("succeeded", 100_000, 0), status
+    assert MediaFile.objects.filter(owner=alice).trashed().count() == 100_000
+    assert not MediaFile.objects.exclude(owner=alice).trashed().exists()

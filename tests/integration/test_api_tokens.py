@@ -7,8 +7,8 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
+from media_library.api.tokens import create_api_token, revoke_api_token, token_digest
 from media_library.models import ApiToken
-from media_library.tokens import create_api_token, revoke_api_token, token_digest
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ reads the result back, so nothing here is made by a fixture.
 
 import pytest
 
-from media_library import retention
+from media_library.maintenance import retention
 from tests.support.fresh_install import fresh_database_url, manage, shell_json
 
 pytestmark = pytest.mark.django_db

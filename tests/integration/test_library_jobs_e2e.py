@@ -1,4 +1,4 @@
-"""Issue 4's headline flows with the media library's real job kinds, on real services.
+"""The jobs engine's headline flows with the media library's real job kinds, on real services.
 
 A 2,000-file trash job streamed over the real websocket, and a copy job whose worker is
 SIGKILLed mid-job: a new worker finishes it with every file copied exactly once.

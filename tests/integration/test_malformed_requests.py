@@ -6,8 +6,8 @@ import json
 import pytest
 from django.test import Client
 
+from media_library.api.tokens import create_api_token
 from media_library.models import MediaFile
-from media_library.tokens import create_api_token
 from tests.support import images
 from tests.support.multipart import multipart_body
 

@@ -1,5 +1,5 @@
-"""Bulk actions and folder forms end to end through the views: these need the jobs engine
-(`jobs.submit`, issue 4) and the folder services (`media_library.folders`, issue 3)."""
+"""Bulk actions and folder forms end to end through the views, with the jobs engine
+(`jobs.submit`) and the folder services (`media_library.folders`)."""
 
 import re
 
@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.integration.pages_support import make_file, make_files, make_folder
+from tests.support.page_rows import make_file, make_files, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +37,11 @@ def test_select_all_in_a_10000_file_folder_submits_one_job_covering_all(client, 
     make_files(owner, 50, folder=None, blob=blob, prefix="elsewhere")  # not in the folder: left out
     make_files(make_user("other"), 20, folder=None, blob=blob)
     data = {"action": "trash", "scope": "all", "folder_id": folder.pk, "q": "", "file_ids": ""}
-    confirm = client.post(reverse("pages:confirm_action"), data, HTTP_HX_REQUEST="true").content.decode()
+    confirm = client.post(
+        reverse("media_library:confirm_action"), data, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert 'data-count="10000"' in confirm and "Move 10,000 files to the trash?" in confirm
-    response = client.post(reverse("pages:submit_action"), data, HTTP_HX_REQUEST="true")
+    response = client.post(reverse("media_library:submit_action"), data, HTTP_HX_REQUEST="true")
     assert response.status_code == 202
     html = response.content.decode()
     job_id = re.search(r'id="job-([0-9a-f-]+)"', html).group(1)
@@ -56,7 +58,7 @@ def test_filtered_select_all_covers_only_the_matching_files(client, owner):
     make_files(owner, 30, folder=folder, prefix="keep")
     make_files(owner, 7, folder=folder, prefix="drop")
     data = {"action": "trash", "scope": "all", "folder_id": folder.pk, "q": "drop"}
-    assert client.post(reverse("pages:submit_action"), data).status_code == 202
+    assert client.post(reverse("media_library:submit_action"), data).status_code == 202
     assert Job.objects.get().total == 7
 
 
@@ -67,13 +69,15 @@ def test_ticked_ids_move_job_with_target_and_rename_pattern(client, owner, make_
     theirs = make_file(make_user("other"), "t.jpg")
     ids = ",".join(str(f.pk) for f in [*mine, theirs])
     response = client.post(
-        reverse("pages:submit_action"), {"action": "move", "file_ids": ids, "target_folder_id": target.pk}
+        reverse("media_library:submit_action"),
+        {"action": "move", "file_ids": ids, "target_folder_id": target.pk},
     )
     assert response.status_code == 202
     job = Job.objects.get()
     assert job.total == 3 and job.params["target_folder_id"] == target.pk
     response = client.post(
-        reverse("pages:submit_action"), {"action": "rename", "file_ids": ids, "pattern": "trip-{n:03}{ext}"}
+        reverse("media_library:submit_action"),
+        {"action": "rename", "file_ids": ids, "pattern": "trip-{n:03}{ext}"},
     )
     assert response.status_code == 202
     assert Job.objects.order_by("-created").first().params["pattern"] == "trip-{n:03}{ext}"
@@ -81,37 +85,41 @@ def test_ticked_ids_move_job_with_target_and_rename_pattern(client, owner, make_
 
 def test_submit_uses_the_bulk_action_service(owner):
     job_model()
-    from media_library.bulk_actions import submit_bulk_action
+    from media_library.actions import submit_action
 
     folder = make_folder(owner, "F")
     make_files(owner, 12, folder=folder)
-    job, count = submit_bulk_action(owner, "thumbnails", folder_id=folder.pk)
+    job, count = submit_action(owner, "thumbnails", {"scope": "all", "folder_id": folder.pk})
     assert count == 12 and job.total == 12
 
 
 def test_folder_forms_create_rename_move_trash(client, owner):
     from media_library.models import Folder
 
-    response = client.post(reverse("pages:new_folder"), {"name": "Holidays"}, HTTP_HX_REQUEST="true")
+    response = client.post(reverse("media_library:new_folder"), {"name": "Holidays"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     holidays = Folder.objects.get(owner=owner, name="Holidays")
-    assert response["HX-Redirect"] == reverse("pages:folder", args=[holidays.pk])
+    assert response["HX-Redirect"] == reverse("media_library:folder", args=[holidays.pk])
     other = make_folder(owner, "Archive")
-    response = client.post(reverse("pages:rename_folder", args=[holidays.pk]), {"name": "Trips"})
+    response = client.post(reverse("media_library:rename_folder", args=[holidays.pk]), {"name": "Trips"})
     assert response.status_code == 303
     holidays.refresh_from_db()
     assert holidays.name == "Trips"
-    response = client.post(reverse("pages:move_folder", args=[holidays.pk]), {"target_folder_id": other.pk})
+    response = client.post(
+        reverse("media_library:move_folder", args=[holidays.pk]), {"target_folder_id": other.pk}
+    )
     assert response.status_code == 303
     holidays.refresh_from_db()
     assert holidays.parent_id == other.pk
-    response = client.post(reverse("pages:new_folder"), {"name": "   "}, HTTP_HX_REQUEST="true")
+    response = client.post(reverse("media_library:new_folder"), {"name": "   "}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422 and "Enter a folder name." in response.content.decode()
     make_file(owner, "x.jpg", folder=holidays)
-    html = client.get(reverse("pages:trash_folder", args=[holidays.pk])).content.decode()
+    html = client.get(reverse("media_library:trash_folder", args=[holidays.pk])).content.decode()
     assert 'data-count="1"' in html
-    response = client.post(reverse("pages:trash_folder", args=[holidays.pk]))
-    assert response.status_code == 303 and response["Location"] == reverse("pages:folder", args=[other.pk])
+    response = client.post(reverse("media_library:trash_folder", args=[holidays.pk]))
+    assert response.status_code == 303 and response["Location"] == reverse(
+        "media_library:folder", args=[other.pk]
+    )
 
 
 def test_trash_shows_the_path_of_a_deleted_origin_folder(client, owner):
@@ -121,5 +129,5 @@ def test_trash_shows_the_path_of_a_deleted_origin_folder(client, owner):
     inner = make_folder(owner, "<b>inner</b>", parent=top)
     make_file(owner, "b.jpg", folder=inner)
     trash_folder(owner.pk, top.pk)
-    html = client.get(reverse("pages:trash")).content.decode()
+    html = client.get(reverse("media_library:trash")).content.decode()
     assert "Deleted later / &lt;b&gt;inner&lt;/b&gt;" in html

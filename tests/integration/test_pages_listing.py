@@ -17,7 +17,7 @@ from media_library.listing import (
     list_files,
 )
 from media_library.models import MediaFile
-from tests.integration.pages_support import make_blob, make_file, make_files, make_folder
+from tests.support.page_rows import make_blob, make_file, make_files, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,11 @@ def test_tree_breadcrumb_and_picker(make_user):
 
 def test_selection_all_follows_the_listing_order_filter_and_root(make_user):
     """'All' is resolved from (folder, filter) in the order shown, so {n} numbers what the user sees."""
-    from media_library.bulk_actions import resolve_selection
+    from media_library.actions import get_action
+    from media_library.actions.selection import resolve
+
+    def resolve_selection(owner_id, action, **request):
+        return resolve(owner_id, get_action(action), request)
 
     owner, other = make_user(), make_user()
     folder = make_folder(owner, "F")

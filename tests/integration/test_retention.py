@@ -16,7 +16,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 from PIL import Image
 
-from media_library import retention, single_run
+from media_library.maintenance import retention, single_run
 from media_library.models import Blob, MediaFile
 from media_library.tasks import purge_expired_trash
 from tests.support.admin_forms import admin_change_form_data

@@ -15,10 +15,11 @@ from PIL import Image
 
 from jobs.registry import ChunkContext, get_kind
 from media_library import thumbnails
+from media_library.kinds.thumbnails import NOT_FOUND, make_thumbnails
 from media_library.models import Blob, MediaFile
-from media_library.thumbnail_kind import NOT_FOUND, make_thumbnails
-from media_library.thumbnails import rendition_name, thumbnail_response
-from tests.unit.imaging_samples import encode, photo_like, png_claiming_size
+from media_library.storage import rendition_name
+from media_library.thumbnails import thumbnail_response
+from tests.support.imaging_samples import encode, photo_like, png_claiming_size
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
+from media_library.api.tokens import create_api_token
 from media_library.models import MediaFile
-from media_library.tokens import create_api_token
 from tests.support import images
 from tests.support.multipart import multipart_body
 from tests.support.processes import start_daphne, stop_process

@@ -87,7 +87,7 @@ def child_env(database_url, **extra):
     env["DATABASE_URL"] = database_url
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("JOBS_EXTRA_KIND_MODULES", "tests.support.test_kinds")  # test-only kinds, every service
+    env.setdefault("JOBS_EXTRA_KIND_MODULES", "tests.support.recording_kinds")  # test-only kinds
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -102,7 +102,7 @@ def start_celery_worker(
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-n", name,
          "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--include", "tests.support.test_kinds"],
+         "--without-gossip", "--without-mingle", "--include", "tests.support.recording_kinds"],
         cwd=ROOT, env=child_env(database_url, **(env or {})), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip

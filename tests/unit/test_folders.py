@@ -1,16 +1,16 @@
-"""Folder services: names, subtree moves by materialised path, trash of a subtree, breadcrumbs."""
+"""Folder services: names, subtree moves by materialised path, trash of a subtree, ownership."""
 
 import pytest
 
 from media_library.folders import (
     FolderError,
-    breadcrumbs,
     create_folder,
     ensure_folder_path,
     move_folder,
     rename_folder,
     trash_folder,
 )
+from media_library.listing import breadcrumb
 from media_library.models import Folder, MediaFile
 from tests.support.library_rows import make_files
 
@@ -104,5 +104,5 @@ def test_ensure_folder_path_reuses_and_creates(alice):
     assert ensure_folder_path(alice.pk, None, ["a", "b", "c"]).pk == c.pk  # twice: same folder
     assert ensure_folder_path(alice.pk, None, []) is None
     assert ensure_folder_path(alice.pk, a.pk, ["x/../y"]).name == "y"
-    assert [name for _pk, name in breadcrumbs(c)] == ["a", "b", "c"]
+    assert [folder.name for folder in breadcrumb(alice.pk, c)] == ["a", "b", "c"]
     tree(alice)

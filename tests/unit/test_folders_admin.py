@@ -5,9 +5,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from media_library.admin import thumbnail_storage_name, thumbnail_url
+from media_library.admin import thumbnail_url
 from media_library.folders import create_folder
 from media_library.models import Blob
+from media_library.storage import rendition_name
 from tests.support.library_rows import make_blob, make_files
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_changelists_search_and_filters(admin_client_logged_in, make_user):
 def test_thumbnail_preview_is_staff_only(admin_client_logged_in, make_user):
     blob = make_blob()
     assert thumbnail_url(blob) is None  # not ready yet: no preview, no request
-    default_storage.save(thumbnail_storage_name(blob), ContentFile(b"RIFF....WEBPVP8 "))
+    default_storage.save(rendition_name(blob.sha256, 256), ContentFile(b"RIFF....WEBPVP8 "))
     Blob.objects.filter(pk=blob.pk).update(thumbnail_status=Blob.Thumbnail.READY)
     blob.refresh_from_db()
     url = thumbnail_url(blob)
@@ -52,3 +53,34 @@ def test_thumbnail_preview_is_staff_only(admin_client_logged_in, make_user):
     user = Client()
     user.force_login(make_user("plain"))
     assert user.get(url).status_code == 302  # to the admin login: not for ordinary users
+
+
+def test_thumbnail_needs_the_blob_view_permission(make_user):
+    from django.contrib.auth.models import Permission
+
+    blob = make_blob()
+    default_storage.save(rendition_name(blob.sha256, 256), ContentFile(b"RIFF....WEBPVP8 "))
+    Blob.objects.filter(pk=blob.pk).update(thumbnail_status=Blob.Thumbnail.READY)
+    url = f"/admin/media_library/blob/{blob.pk}/thumbnail/"
+    staff = make_user("helpdesk", is_staff=True)  # staff, but no permission on blobs
+    client = Client()
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_blob"))
+    client.force_login(type(staff).objects.get(pk=staff.pk))
+    assert client.get(url).status_code == 200
+
+
+def test_folder_parent_and_owner_are_read_only_in_the_admin(admin_client_logged_in, make_user):
+    """A folder's path holds its ancestors: the admin must not re-parent it without rewriting them."""
+    alice, bob = make_user("alice"), make_user("bob")
+    a = create_folder(alice.pk, None, "A")
+    b = create_folder(alice.pk, None, "B")
+    url = f"/admin/media_library/folder/{a.pk}/change/"
+    html = admin_client_logged_in.get(url).content.decode()
+    assert 'name="parent"' not in html and 'name="owner"' not in html and 'name="name"' in html
+    response = admin_client_logged_in.post(url, {"name": "A renamed", "parent": b.pk, "owner": bob.pk})
+    assert response.status_code == 302
+    a.refresh_from_db()
+    assert (a.name, a.parent_id, a.owner_id, a.path) == ("A renamed", None, alice.pk, f"/{a.pk}/")
+    assert admin_client_logged_in.get("/admin/media_library/folder/add/").status_code == 403

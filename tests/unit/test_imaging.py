@@ -14,7 +14,7 @@ from media_library.imaging import (
     render_images,
     render_renditions,
 )
-from tests.unit.imaging_samples import (
+from tests.support.imaging_samples import (
     encode,
     halves,
     photo_like,

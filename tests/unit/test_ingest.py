@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from PIL import Image
 
-from media_library.folder_creation import directory_parts
+from media_library.folders import directory_parts
 from media_library.ingest import (
     NamePlanner,
     RejectedUpload,
@@ -22,7 +22,7 @@ from media_library.ingest import (
     verify_image,
 )
 from media_library.models import Blob, Folder, MediaFile
-from media_library.storage import blob_storage_name
+from media_library.storage import blob_name
 from tests.support import images
 from tests.support.images import upload
 
@@ -170,7 +170,7 @@ def test_missing_bytes_of_a_known_blob_are_written_again(make_user):
     owner = make_user()
     data = images.gif_bytes(seed=3)
     ingest_uploads(owner, [upload("g.gif", data)])
-    name = blob_storage_name(hashlib.sha256(data).hexdigest())
+    name = blob_name(hashlib.sha256(data).hexdigest())
     default_storage.delete(name)
     ingest_uploads(owner, [upload("g.gif", data)])
     assert default_storage.exists(name)
@@ -282,7 +282,7 @@ def test_storing_a_10mb_temporary_upload_stays_bounded(make_user):
         temp.close()
     assert outcome.errors == [] and outcome.stored[0].file.blob.sha256 == sha
     assert peak < 2 * 1024 * 1024, f"peak {peak} bytes"
-    assert default_storage.size(blob_storage_name(sha)) == outcome.stored[0].file.size
+    assert default_storage.size(blob_name(sha)) == outcome.stored[0].file.size
 
 
 @pytest.mark.django_db

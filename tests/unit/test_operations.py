@@ -389,7 +389,7 @@ def test_batch_is_all_or_nothing_in_a_transaction(alice):
 def test_a_full_job_chunk_runs_every_operation(alice):
     """The job kinds' chunk size (FILE_CHUNK ids) stays within the databases' statement limits,
     with every row renamed or moved on a name clash (the largest statements an operation makes)."""
-    from media_library.job_kinds import FILE_CHUNK
+    from media_library.kinds.files import FILE_CHUNK
 
     source = create_folder(alice.pk, None, "Source")
     target = create_folder(alice.pk, None, "Target")

@@ -4,14 +4,37 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from media_library.actions import SelectionError, SelectionNotFound, get_action
+from media_library.actions.selection import resolve
 from media_library.folders import create_folder
 from media_library.listing import InvalidCursor, list_files
 from media_library.models import Folder, MediaFile
 from media_library.operations import trash
-from media_library.selection import SelectionError, SelectionNotFound, job_params, resolve_selection
 from tests.support.library_rows import make_files
 
 pytestmark = pytest.mark.django_db
+
+
+def resolve_selection(owner_id, action, *, file_ids=None, folder_id=None, q="", sort="name"):
+    """The selection an API request would make: ticked ids, else all of a folder (or the root)."""
+    scope = "ids" if file_ids is not None else "all"
+    request = {"scope": scope, "file_ids": file_ids, "folder_id": folder_id, "q": q, "sort": sort}
+    return resolve(owner_id, get_action(action), request)
+
+
+def job_params(owner_id, action, *, file_count=0, **data):
+    """The action's parameters for `data`, for a selection of `file_count` files."""
+    return get_action(action).clean_params(owner_id, data, Counted(file_count))
+
+
+class Counted:
+    """A selection of `n` files as far as parameters care: they only ask how many."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def count(self):
+        return self.n
 
 
 @pytest.fixture
@@ -55,10 +78,13 @@ def test_restore_by_folder_means_trashed_from_it_and_filter_applies(alice):
     assert len(resolve_selection(alice.pk, "delete", folder_id=folder.pk, q="CAT")) == 2
 
 
-@pytest.mark.parametrize("file_ids", [["x"], "1,two", list(range(10_001))])
+@pytest.mark.parametrize("file_ids", [["x"], "1,two", [True], [1.5], ",".join(map(str, range(1, 10_002)))])
 def test_malformed_selections(alice, file_ids):
+    from media_library.actions.selection import MAX_TICKED_IDS
+
     with pytest.raises(SelectionError):
-        resolve_selection(alice.pk, "trash", file_ids=file_ids)
+        request = {"scope": "ids", "file_ids": file_ids}
+        resolve(alice.pk, get_action("trash"), request, max_ticked=MAX_TICKED_IDS)
 
 
 def test_all_of_the_root_and_of_the_trash(alice):
@@ -76,12 +102,14 @@ def test_job_params_checks_targets_and_patterns(alice, make_user):
     bobs = create_folder(make_user("bob").pk, None, "B")
     assert job_params(alice.pk, "move", target_folder_id=str(folder.pk)) == {"target_folder_id": folder.pk}
     assert job_params(alice.pk, "copy", target_folder_id="") == {"target_folder_id": None}  # the root
+    assert job_params(alice.pk, "copy", target_folder_id=None) == {"target_folder_id": None}
     assert job_params(alice.pk, "rename", name="a/b.jpg", file_count=1) == {"pattern": "b.jpg"}
     assert job_params(alice.pk, "rename", pattern="solo.jpg", file_count=1) == {"pattern": "solo.jpg"}
     assert job_params(alice.pk, "trash") == {}
     for action, kwargs, message in [
         ("move", {"target_folder_id": bobs.pk}, "does not exist"),
         ("copy", {"target_folder_id": "x"}, "does not exist"),
+        ("move", {}, "Choose a target folder"),
         ("rename", {"pattern": "  ", "file_count": 2}, "Enter a name pattern"),
         ("rename", {"pattern": "same.jpg", "file_count": 2}, "every file gets the same name"),
         ("rename", {"pattern": "{n:x}{ext}", "file_count": 2}, "zero-padded width"),
@@ -162,3 +190,20 @@ def test_listing_pages_walk_their_index(alice, folder, trashed, index):
         assert index in plan and "TEMP B-TREE" not in plan and "SCAN media_library_mediafile" not in plan, (
             plan
         )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+@pytest.mark.parametrize("sort", ["name", "-created"])
+def test_ticked_ids_are_looked_up_by_key_not_scanned(alice, sort):
+    """However many ids are ticked (one JSON parameter), each is a key lookup, never a scan of the
+    owner's library; only the chosen ids are sorted."""
+    files = make_files(alice, 3000)
+    selection = resolve_selection(alice.pk, "trash", file_ids=[f.pk for f in files[::40]], sort=sort)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+        sql, params = selection.query.sql_with_params()
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "SEARCH media_library_mediafile" in plan and "rowid=?" in plan, plan
+    assert "SCAN media_library_mediafile" not in plan, plan
+    assert len(list(selection)) == 75

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from media_library import retention, single_run
+from media_library.maintenance import retention, single_run
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from media_library.tokens import create_api_token
+from media_library.api.tokens import create_api_token
 
 
 class Command(BaseCommand):

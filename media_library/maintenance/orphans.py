@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from media_library.models import Blob
+from media_library.storage import STORED_DIRECTORIES, blob_bytes_exist, sha256_of
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +33,6 @@ def _walk(directory):
         yield from _walk(f"{directory}/{sub}")
 
 
-def _sha_of(storage_name):
-    base = storage_name.rsplit("/", 1)[-1]
-    return base.split("-", 1)[0] if storage_name.startswith("thumbs/") else base
-
-
 def _batches(iterable, size=BATCH):
     batch = []
     for item in iterable:
@@ -52,12 +48,12 @@ def sweep_orphan_files(now=None, grace=ORPHAN_GRACE):
     """Delete stored blobs and thumbnails whose SHA-256 no Blob row has. Returns counts."""
     now = now or timezone.now()
     removed, kept_young = 0, 0
-    for directory in ("blobs", "thumbs"):
+    for directory in STORED_DIRECTORIES:
         for batch in _batches(_walk(directory)):
-            shas = {_sha_of(name) for name in batch}
+            shas = {sha256_of(name) for name in batch}
             known = set(Blob.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
             for name in batch:
-                if _sha_of(name) in known:
+                if sha256_of(name) in known:
                     continue
                 if now - default_storage.get_modified_time(name) < grace:
                     kept_young += 1
@@ -77,7 +73,7 @@ def missing_blob_bytes():
         if not rows:
             return missing
         for _blob_id, sha in rows:
-            if not default_storage.exists(f"blobs/{sha[:2]}/{sha[2:4]}/{sha}"):
+            if not blob_bytes_exist(sha):
                 missing.append(sha)
         last_id = rows[-1][0]
 

@@ -1,15 +1,16 @@
 """How the JSON API knows the caller: a Bearer token, or the browser session (with CSRF).
 
-The order matters: a request carrying `Authorization: Bearer …` is judged by its token alone
-(a wrong token is a 401, it never falls back to a session), and needs no CSRF token since a
-browser never adds that header by itself. Session requests keep Django's CSRF check on unsafe
+Both answer with the User, so every endpoint reads the caller as `request.auth`. The order
+matters: a request carrying `Authorization: Bearer …` is judged by its token alone (a wrong token
+is a 401, it never falls back to a session), and needs no CSRF token since a browser never adds
+that header by itself. Session requests keep Django's CSRF check on unsafe
 methods; a request with neither is a 401 (not a CSRF 403).
 """
 
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, SessionAuth
 
-from media_library.tokens import user_for_key
+from media_library.api.tokens import user_for_key
 
 
 def bearer_key(request):
@@ -35,11 +36,7 @@ class BearerTokenAuth(HttpBearer):
     """`Authorization: Bearer <key>` with a key from `manage.py create_api_token`."""
 
     def __call__(self, request):
-        user = user_from_bearer(request)
-        if user is not None:
-            # Code shared with session views (ownership checks) reads request.user.
-            request.user = user
-        return user
+        return user_from_bearer(request)
 
     def authenticate(self, request, token):  # required by HttpBearer; __call__ does the work
         return user_for_key(token)

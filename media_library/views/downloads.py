@@ -10,21 +10,17 @@ import unicodedata
 from urllib.parse import quote
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja.errors import AuthenticationError
 
-from media_library.api_auth import user_from_bearer
+from media_library.api.auth import user_from_bearer
+from media_library.imaging import RENDITION_SIZES
 from media_library.models import MediaFile
 from media_library.storage import open_blob_bytes
+from media_library.thumbnails import thumbnail_response
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
-THUMBNAIL_SIZES = (256, 1024)
-PLACEHOLDER_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 4 4">'
-    '<rect width="4" height="4" fill="#e5e7eb"/></svg>'
-)
 
 
 def ascii_fallback(name):
@@ -97,31 +93,9 @@ def raw(request, file_id):
     return _blob_response(_owned_file(request, file_id), "inline")
 
 
-def thumbnail_storage_name(sha256, size):
-    return f"thumbs/{sha256[:2]}/{sha256[2:4]}/{sha256}-{size}.webp"
-
-
 @owner_required
 def thumbnail(request, file_id, size):
     """The WebP rendition made by the thumbnails job, or a placeholder until it exists."""
-    if size not in THUMBNAIL_SIZES:
+    if size not in RENDITION_SIZES:
         raise Http404("No such thumbnail size.")
-    media_file = _owned_file(request, file_id)
-    try:
-        # The thumbnails module owns renditions (names, statuses, placeholders) when installed.
-        from media_library.thumbnails import thumbnail_response
-    except ImportError:
-        return _stored_thumbnail_or_placeholder(media_file, size)
-    return thumbnail_response(media_file.blob, size)
-
-
-def _stored_thumbnail_or_placeholder(media_file, size):
-    name = thumbnail_storage_name(media_file.blob.sha256, size)
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError:
-        response = HttpResponse(PLACEHOLDER_SVG.format(size=size), content_type="image/svg+xml")
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "no-store"  # the real thumbnail may exist in a moment
-        return response
-    return _protect(FileResponse(handle, content_type="image/webp"))
+    return thumbnail_response(_owned_file(request, file_id).blob, size)

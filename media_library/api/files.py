@@ -1,4 +1,4 @@
-"""The JSON API for files and folders (mounted at /api/; auth in media_library.api_auth).
+"""The JSON API for files and folders (mounted at /api/; auth in media_library.api.auth).
 
 Views are thin: they check ownership (another user's ids are a 404, never a 403, so nothing
 is revealed), then call ingest / listing / folder functions that know nothing about HTTP.
@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from media_library import listing
-from media_library.folders import create_folder
+from media_library.folders import FolderNotFound, create_folder, owned_folder
 from media_library.ingest import ingest_uploads
 from media_library.models import Folder, MediaFile
 
@@ -94,13 +94,17 @@ class FileListParams(Schema):
         "name",
         description="name, created or size (and trashed, in the trash); prefix '-' for descending.",
     )
-    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        None, max_length=listing.MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."
+    )
     limit: int = Field(100, ge=1, le=listing.MAX_LIMIT)
 
 
 class FolderListParams(Schema):
     parent_id: int | None = Field(None, description="Parent folder; omitted = the root.")
-    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        None, max_length=listing.MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."
+    )
     limit: int = Field(100, ge=1, le=listing.MAX_LIMIT)
 
 
@@ -120,13 +124,6 @@ def file_out(media_file):
         "download_url": reverse("media_library:download", args=[media_file.pk]),
         "thumbnail_url": reverse("media_library:thumbnail", args=[media_file.pk, 256]),
     }
-
-
-def owned_folder(user, folder_id):
-    """The caller's folder, or None for folder_id None; raises Folder.DoesNotExist for others'."""
-    if folder_id is None:
-        return None
-    return Folder.objects.get(pk=folder_id, owner=user)
 
 
 UPLOAD_DESCRIPTION = """
@@ -169,8 +166,8 @@ def upload_files(
         counts = f"{len(uploads)} files, {len(relative_paths)} paths"
         return Status(400, {"error": f"Send one relative_path per file ({counts})."})
     try:
-        folder = owned_folder(request.auth, folder_id)
-    except Folder.DoesNotExist:
+        folder = owned_folder(request.auth.pk, folder_id)
+    except FolderNotFound:
         return Status(404, {"error": "Folder not found."})
     outcome = ingest_uploads(request.auth, uploads, folder=folder, relative_paths=relative_paths or None)
     return Status(
@@ -206,8 +203,8 @@ def upload_files(
 def list_files(request, params: Query[FileListParams]):
     if not params.trashed:
         try:
-            owned_folder(request.auth, params.folder_id)
-        except Folder.DoesNotExist:
+            owned_folder(request.auth.pk, params.folder_id)
+        except FolderNotFound:
             return Status(404, {"error": "Folder not found."})
     try:
         page, next_cursor = listing.list_files(
@@ -229,7 +226,7 @@ def list_files(request, params: Query[FileListParams]):
 
 @router.get("/files/{file_id}/", response={200: FileOut, 404: ErrorOut}, summary="One file")
 def get_file(request, file_id: int):
-    media_file = MediaFile.objects.select_related("blob").filter(pk=file_id, owner=request.auth).first()
+    media_file = MediaFile.objects.select_related("blob").filter(pk=file_id, owner_id=request.auth.pk).first()
     if media_file is None:
         return Status(404, {"error": "File not found."})
     return Status(200, file_out(media_file))
@@ -243,10 +240,10 @@ def get_file(request, file_id: int):
 )
 def list_folders(request, params: Query[FolderListParams]):
     try:
-        parent = owned_folder(request.auth, params.parent_id)
-    except Folder.DoesNotExist:
+        parent = owned_folder(request.auth.pk, params.parent_id)
+    except FolderNotFound:
         return Status(404, {"error": "Folder not found."})
-    rows = Folder.objects.filter(owner=request.auth, parent=parent)
+    rows = Folder.objects.filter(owner_id=request.auth.pk, parent=parent)
     try:
         page, next_cursor = listing.keyset_page(rows, "name", params.cursor, params.limit)
     except listing.InvalidCursor:
@@ -263,8 +260,8 @@ def list_folders(request, params: Query[FolderListParams]):
 )
 def make_folder(request, payload: FolderIn):
     try:
-        parent = owned_folder(request.auth, payload.parent_id)
-    except Folder.DoesNotExist:
+        parent = owned_folder(request.auth.pk, payload.parent_id)
+    except FolderNotFound:
         return Status(404, {"error": "Folder not found."})
     try:
         folder = create_folder(request.auth.pk, parent.pk if parent else None, payload.name)

@@ -1,9 +1,10 @@
-"""The media library's job kinds, registered with jobs.registry (the engine never imports us).
+"""Chunk handlers of the set-based file operations: thin adapters from the engine's ChunkContext to
+the plain functions in `media_library.operations`.
 
-Each kind is a small declarative record; its handler is a thin adapter from the engine's
-ChunkContext to a plain function in `media_library.operations`. Database kinds run inside the
-engine's transaction (atomic), which also records the chunk as done, so a redelivered chunk
-changes nothing twice; the operations are idempotent on their own as well.
+The kinds themselves (name, label, queue, undo window) are declared by the bulk actions that run
+them (media_library.actions). Database kinds run inside the engine's transaction (atomic), which
+also records the chunk as done, so a redelivered chunk changes nothing twice; the operations are
+idempotent on their own as well.
 
 Ids no longer eligible when a chunk runs: if the end state already holds they count as done
 (trash of a trashed file, restore of a live one, move into the current folder, delete of a gone
@@ -11,7 +12,7 @@ file); otherwise they are failures with a reason ("not found", "in the trash", "
 A target folder that is gone or not the owner's fails the job permanently (no retry can fix it).
 """
 
-from jobs.registry import ChunkContext, ChunkOutcome, JobKind, PermanentError, register
+from jobs.registry import ChunkContext, ChunkOutcome, PermanentError
 from media_library import operations
 from media_library.operations import OperationError
 
@@ -60,33 +61,3 @@ def handle_copy(ctx):
 def handle_rename(ctx):
     # {n} counts across the whole job, so each chunk starts at its offset in the job's id list.
     return _run(operations.rename, ctx, pattern=ctx.params.get("pattern"), offset=ctx.offset)
-
-
-def file_kind(name, label, handler, success_message, *, queue="auto", **options):
-    """Register a set-based database kind: FILE_CHUNK ids a chunk, small jobs on the interactive queue."""
-    kind = JobKind(
-        name, label, handler, queue=queue, chunk_size=FILE_CHUNK, success_message=success_message, **options
-    )
-    return register(kind)
-
-
-TRASH = file_kind("trash", "Move to trash", handle_trash, "{done} of {total} moved to trash")
-RESTORE = file_kind("restore", "Restore", handle_restore, "{done} of {total} restored")
-DELETE = file_kind(
-    "delete",
-    "Delete permanently",
-    handle_delete,
-    "{done} of {total} deleted permanently",
-    defer_seconds=5,  # the undo window: the job card offers Undo (cancel) before it starts
-)
-EMPTY_TRASH = file_kind(
-    "empty_trash",
-    "Empty trash",
-    handle_empty_trash,
-    "Trash emptied: {done} of {total} deleted",
-    queue="bulk",
-    defer_seconds=5,
-)
-MOVE = file_kind("move", "Move", handle_move, "{done} of {total} moved")
-COPY = file_kind("copy", "Copy", handle_copy, "{done} of {total} copied")
-RENAME = file_kind("rename", "Rename", handle_rename, "{done} of {total} renamed")

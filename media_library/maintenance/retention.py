@@ -6,7 +6,6 @@ system user so staff see it on the jobs pages). A Redis single-run lock, taken b
 submitted and released by the job's last chunk, keeps two purges from running at once.
 """
 
-import json
 import logging
 from datetime import timedelta
 
@@ -14,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from media_library import single_run
+from media_library.maintenance import single_run
 from media_library.models import MediaFile
 
 logger = logging.getLogger(__name__)
@@ -53,12 +52,6 @@ def system_user():
         username=SYSTEM_USERNAME, defaults={"is_active": False, "is_staff": True}
     )
     return user
-
-
-def active_purge_job():
-    from jobs.models import Job
-
-    return Job.objects.filter(kind=PURGE_KIND, finished__isnull=True).order_by("-created").first()
 
 
 def start_purge(triggered_by="schedule"):
@@ -122,15 +115,14 @@ def last_purge():
     return Job.objects.filter(kind=PURGE_KIND).order_by("-created").first()
 
 
-def describe(result):
-    return json.dumps(result, sort_keys=True)
-
-
-def maintenance_summary():
-    """What the dashboard shows about trash retention: next purge, last purge's outcome."""
-    job = last_purge()
-    return {
-        "retention_days": retention_days(),
-        "next_purge": next_purge_run(),
-        "last_purge": job,
-    }
+def maintenance_summary(user):
+    """What the dashboard shows `user` about trash retention: the schedule and retention for
+    everyone; the last purge's outcome (counts over every owner's files) only for staff, and for
+    everyone else when their own oldest trashed file goes (facts about their files only)."""
+    summary = {"retention_days": retention_days(), "next_purge": next_purge_run()}
+    if user.is_staff:
+        summary["last_purge"] = last_purge()
+    else:
+        oldest = MediaFile.objects.trashed().filter(owner=user).order_by("trashed_at").first()
+        summary["own_next_expiry"] = purge_date(oldest.trashed_at) if oldest else None
+    return summary

@@ -1,4 +1,4 @@
-"""Pytest plugin (loaded with `-p tests.services`, before Django's settings are read).
+"""Pytest plugin (loaded with `-p tests.support.services`, before Django's settings are read).
 
 It gives the test session its own services: a private redis-server on a free port, a private
 database name, a temporary MEDIA_ROOT. Everything is torn down when the session ends.

@@ -3,8 +3,9 @@
 from itertools import groupby
 
 from jobs.registry import ChunkOutcome, JobKind, register
-from media_library import retention
+from media_library.maintenance import retention
 from media_library.models import MediaFile
+from media_library.operations import delete_permanently
 
 
 def purge_chunk(ctx):
@@ -13,8 +14,6 @@ def purge_chunk(ctx):
     A file restored since the job was submitted is left alone; one already deleted counts as
     done (the end state holds), so a redelivered chunk changes nothing.
     """
-    from media_library.operations import delete_permanently
-
     still_expired = (
         MediaFile.objects.filter(id__in=ctx.ids, trashed_at__lte=retention.retention_cutoff())
         .order_by("owner_id", "id")

@@ -1,0 +1,12 @@
+"""The job kinds of the media library, registered with jobs.registry (the engine never imports us).
+
+- `files`: the chunk handlers of the set-based file operations (their kinds are declared by the
+  bulk actions in media_library.actions, which run them);
+- `thumbnails`: renditions after an upload ("Make thumbnails"; the "Regenerate thumbnails"
+  action runs the same handler with `force`);
+- `purge`: the scheduled purge of expired trash (staff only).
+"""
+
+from media_library.kinds import purge, thumbnails
+
+__all__ = ["purge", "thumbnails"]
