@@ -1,10 +1,10 @@
 """The file manager in Debian chromium: browse, select, scroll, upload, bulk jobs, screenshots.
 
-Screenshots of the main views go to docs/screenshots/ (they illustrate the README).
+Screenshots of the main views go to docs/screenshots/
+with MEDIAFLOW_SCREENSHOTS=1 (see tests/support/screenshots).
 """
 
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -12,10 +12,10 @@ from playwright.sync_api import expect
 
 from media_library.models import Blob
 from tests.support.page_rows import make_file, make_files, make_folder, trash
+from tests.support.screenshots import shoot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "a-long-password-1"
 JOB_TIMEOUT_MS = 60_000
 
@@ -26,11 +26,6 @@ def log_in(page, user):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#dashboard-title")).to_have_text("Dashboard")
-
-
-def shoot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
 def rows(page):

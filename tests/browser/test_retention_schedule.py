@@ -1,12 +1,10 @@
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from media_library.maintenance import retention
+from tests.support.screenshots import shoot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_staff_edits_purge_schedule_and_dashboard_shows_next_run(page, make_user, migrated_beat_rows):
@@ -26,5 +24,4 @@ def test_staff_edits_purge_schedule_and_dashboard_shows_next_run(page, make_user
 
     page.goto("/")
     expect(page.locator("#next-purge")).to_contain_text("05:45")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))  # the README's dashboard picture
+    shoot(page, "dashboard")  # the README's dashboard picture
