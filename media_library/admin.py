@@ -116,9 +116,16 @@ class MediaFileAdmin(admin.ModelAdmin):
     list_filter = [TrashedFilter, "blob__format", "created", "trashed_at"]
     search_fields = ["name", "owner__username", "=blob__sha256"]
     list_select_related = ["owner", "folder", "blob"]
-    raw_id_fields = ["owner", "folder", "blob", "trashed_from"]
-    readonly_fields = ["preview_large", "created", "updated", "copied_from", "copy_key"]
+    # Where a file lives, whose it is and which bytes it shows change only through the operations
+    # (which de-conflict names, keep the trash's memory and check ownership), never by a form.
+    readonly_fields = [
+        "preview_large", "owner", "folder", "blob", "size", "trashed_at", "trashed_from",
+        "trashed_from_path", "created", "updated", "copied_from", "copy_key",
+    ]  # fmt: skip
     show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
 
     @admin.display(description="Preview")
     def preview(self, media_file):

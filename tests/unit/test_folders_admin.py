@@ -7,7 +7,7 @@ from django.test import Client
 
 from media_library.admin import thumbnail_url
 from media_library.folders import create_folder
-from media_library.models import Blob
+from media_library.models import Blob, MediaFile
 from media_library.storage import rendition_name
 from tests.support.library_rows import make_blob, make_files
 
@@ -84,3 +84,19 @@ def test_folder_parent_and_owner_are_read_only_in_the_admin(admin_client_logged_
     a.refresh_from_db()
     assert (a.name, a.parent_id, a.owner_id, a.path) == ("A renamed", None, alice.pk, f"/{a.pk}/")
     assert admin_client_logged_in.get("/admin/media_library/folder/add/").status_code == 403
+
+
+def test_a_files_folder_owner_and_bytes_are_read_only_in_the_admin(admin_client_logged_in, make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    theirs = create_folder(bob.pk, None, "Bob's")
+    media_file = MediaFile.objects.create(owner=alice, name="a.jpg", blob=make_blob(), size=1)
+    url = f"/admin/media_library/mediafile/{media_file.pk}/change/"
+    html = admin_client_logged_in.get(url).content.decode()
+    assert 'name="folder"' not in html and 'name="owner"' not in html and 'name="blob"' not in html
+    form = {"name": "b.jpg", "folder": theirs.pk, "owner": bob.pk, "trashed_at_0": "2020-01-01"}
+    assert admin_client_logged_in.post(url, form).status_code == 302
+    media_file.refresh_from_db()
+    assert (media_file.name, media_file.folder_id, media_file.owner_id, media_file.trashed_at) == (
+        "b.jpg", None, alice.pk, None,
+    )  # fmt: skip
+    assert admin_client_logged_in.get("/admin/media_library/mediafile/add/").status_code == 403
