@@ -67,7 +67,7 @@ def get_job(request, job_id: uuid.UUID):
 @router.post("/{uuid:job_id}/cancel/", response=JobOut)
 def cancel_job(request, job_id: uuid.UUID):
     job = _owned(request, job_id)
-    services.cancel_job(job)
+    services.cancel_job(job, _caller(request))
     job.refresh_from_db()
     return job_payload(job)
 
@@ -77,7 +77,7 @@ def retry_job(request, job_id: uuid.UUID):
     """Retry only the failed items, as a new job (its id is in the answer)."""
     job = _owned(request, job_id)
     try:
-        new_job = services.retry_failed(job)
+        new_job = services.retry_failed(job, _caller(request))
     except (ValueError, LookupError) as exc:
         return 409, {"detail": str(exc)}
     return 201, job_payload(new_job)

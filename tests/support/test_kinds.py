@@ -105,3 +105,7 @@ SLOW_NON_ATOMIC = register(
             chunk_size=10, atomic=False)
 )  # fmt: skip
 STAFF = register(JobKind(name="test.staff", label="Test staff", handler=record_ids, staff_only=True))
+# Waits in the database (never sent) until a test hands its chunks out itself (tests/support/chunks.py).
+PARKED = register(
+    JobKind(name="test.parked", label="Test parked", handler=record_ids, chunk_size=10, defer_seconds=86_400)
+)
