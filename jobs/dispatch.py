@@ -100,8 +100,13 @@ def revoke(task_ids):
     """Tell workers to drop these queued tasks: only saves them effort (the database already says
     the chunks are cancelled), so a broker that cannot be reached is logged, not raised."""
     task_ids = list(task_ids)
+    if not task_ids:
+        return
     try:
-        for start in range(0, len(task_ids), REVOKE_BATCH):
-            current_app.control.revoke(task_ids[start : start + REVOKE_BATCH])
+        # A broadcast retries forever on a dead connection: check the broker answers first.
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+            for start in range(0, len(task_ids), REVOKE_BATCH):
+                current_app.control.revoke(task_ids[start : start + REVOKE_BATCH], connection=connection)
     except Exception:
         logger.warning("jobs: could not revoke %d task(s); the chunks stay cancelled", len(task_ids))

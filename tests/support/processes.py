@@ -54,14 +54,14 @@ def stop_process(proc, timeout=15):
         proc.wait(5)
 
 
-def start_redis_server(data_dir):
+def start_redis_server(data_dir, port=None):
     import redis
 
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(binary).exists():
         raise RuntimeError("redis-server is required for the tests (make test installs it)")
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = data_dir / "redis.log"
     proc = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
@@ -93,22 +93,28 @@ def child_env(database_url, **extra):
 
 
 def start_celery_worker(
-    database_url, log_path, *, queues="interactive,bulk", concurrency=2, name=None, env=None
+    database_url, log_path, *, queues="interactive,bulk", concurrency=2, name=None, env=None, broker_url=None
 ):
+    """A worker process; with `broker_url` it uses that broker instead of the test session's."""
     from project.celery import app
 
     name = name or f"test-{os.getpid()}-{free_port()}@localhost"
+    env = dict(env or {})
+    if broker_url:
+        env["CELERY_BROKER_URL"] = broker_url
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-n", name,
          "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
          "--without-gossip", "--without-mingle", "--include", "tests.support.test_kinds"],
-        cwd=ROOT, env=child_env(database_url, **(env or {})), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=child_env(database_url, **env), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
 
+    control = app.control if not broker_url else _app_for(broker_url, app).control
+
     def answers_ping():
-        replies = app.control.ping(destination=[name], timeout=0.5) or []
+        replies = control.ping(destination=[name], timeout=0.5) or []
         return any(name in reply for reply in replies)
 
     wait_until(answers_ping, 60, f"celery worker {name}", proc, log_path)
@@ -116,14 +122,27 @@ def start_celery_worker(
     return proc
 
 
-def start_daphne(database_url, log_path):
+def _app_for(broker_url, like):
+    """A Celery app speaking to another broker (control commands publish through an app's own
+    connection pool, whatever connection they are given)."""
+    from celery import Celery
+
+    probe = Celery("tests-probe", set_as_current=False)
+    # The read/write URLs, as CELERY_BROKER_URL in this process's environment beats broker_url.
+    probe.conf.broker_read_url = probe.conf.broker_write_url = broker_url
+    probe.conf.broker_transport_options = like.conf.broker_transport_options
+    return probe
+
+
+def start_daphne(database_url, log_path, env=None):
     import urllib.request
 
     port = free_port()
     log = open(log_path, "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
-        cwd=ROOT, env=child_env(database_url), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, env=child_env(database_url, **(env or {})), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
 
