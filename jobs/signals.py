@@ -5,6 +5,7 @@ import logging
 from celery.signals import task_failure, task_prerun, task_revoked, worker_ready
 from django.contrib.auth.signals import user_logged_out
 from django.db import connections
+from django.dispatch import receiver
 
 from jobs import lifecycle, progress, recovery
 from jobs.dispatch import BULK, RUN_CHUNK
@@ -63,7 +64,7 @@ def on_revoked(sender=None, request=None, terminated=False, expired=False, **kwa
     lifecycle.resend_expired(job_id, index, attempt, queue=BULK)
 
 
-@user_logged_out.connect
+@receiver(user_logged_out)
 def close_sockets_of_session(sender, request=None, **kwargs):
     """The session that logs out stops receiving job events on the pages it still has open."""
     session = getattr(request, "session", None)
