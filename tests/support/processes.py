@@ -155,3 +155,26 @@ def start_daphne(database_url, log_path, env=None):
 
     wait_until(serves, 60, "daphne", proc, log_path)
     return url, proc
+
+
+def children_of(pid):
+    """Process ids whose parent is `pid` (a worker's pool processes)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def start_python(code, database_url, log_path, *args, env=None):
+    """A Python process running `code` with Django set up for the test database (e.g. a sweeper)."""
+    log = open(log_path, "ab")  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, "-c", "import django; django.setup()\n" + code, *map(str, args)],
+        cwd=ROOT, env=child_env(database_url, **(env or {}), DJANGO_SETTINGS_MODULE="project.settings"),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
