@@ -65,8 +65,10 @@ storm, target = int(sys.argv[2]), int(sys.argv[3])
 sources, chunk = [int(pk) for pk in sys.argv[4].split(",")], int(sys.argv[5])
 renamed = MediaFile.objects.filter(folder_id=storm).order_by("id").values_list("id", flat=True)
 copied = MediaFile.objects.filter(folder_id__in=sources).order_by("id").values_list("id", flat=True)
-rename = submit("test.logged_rename", owner, renamed.iterator(), params={"pattern": "{stem}-x{ext}", "chunk_size": chunk})
-copy = submit("test.logged_copy", owner, copied.iterator(), params={"target_folder_id": target, "chunk_size": chunk})
+pattern = {"pattern": "{stem}-x{ext}", "chunk_size": chunk}
+rename = submit("test.logged_rename", owner, renamed.iterator(), params=pattern)
+into = {"target_folder_id": target, "chunk_size": chunk}
+copy = submit("test.logged_copy", owner, copied.iterator(), params=into)
 print(rename.pk, copy.pk)
 """
 
