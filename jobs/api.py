@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from django.http import Http404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from jobs import services
 from jobs.models import Job, JobFailure
@@ -79,5 +79,5 @@ def retry_job(request, job_id: uuid.UUID):
     try:
         new_job = services.retry_failed(job, _caller(request))
     except (ValueError, LookupError) as exc:
-        return 409, {"detail": str(exc)}
-    return 201, job_payload(new_job)
+        return Status(409, {"detail": str(exc)})
+    return Status(201, job_payload(new_job))

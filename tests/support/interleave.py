@@ -11,8 +11,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+ON_POSTGRESQL = "postgresql" in settings.DATABASES["default"]["ENGINE"]
 postgres_only = pytest.mark.skipif(
-    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    not ON_POSTGRESQL,
     reason="row locks and advisory locks exist on PostgreSQL only; SQLite serialises every writer",
 )
 
