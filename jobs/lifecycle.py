@@ -6,8 +6,8 @@ Rules every function here keeps (jobs/README.md explains why they give exactly o
   chunk row: cancel skips chunks that a claim holds (`skip_locked`), and that claim then sees the
   cancel on the job row it locks next.
 - A chunk changes hands only by compare-and-set on what was read: status, generation (`attempt`,
-  bumped by every resend) and, for a running chunk, its claim (`deliveries`). A message of an
-  older generation, or a claim that lost its chunk, changes nothing.
+  bumped by every resend) and, for a running chunk, its claim (`deliveries`). A claim that lost its
+  chunk, or a resend of a chunk that was taken meanwhile, changes nothing.
 - A claim never takes a live lease. Leases are written and compared with the database's clock.
 - Every transaction that moves a chunk to a final state locks the job row before looking for chunks
   still live, so exactly one of them sees none left and finalises the job (a conditional UPDATE).
@@ -138,17 +138,20 @@ def _expire_leases(chunks):
 # --- A worker's claim and its outcome ---------------------------------------------------------
 
 
-def claim(job_id, index, attempt):
-    """Take the chunk for this delivery of generation `attempt`, or None when there is nothing to do.
+def claim(job_id, index):
+    """Take the chunk for a delivery of its task, or None when there is nothing to do.
 
-    Nothing to do: the chunk is final, the message is of an older generation, another worker holds a
-    live lease on it, or its job was cancelled or failed (the chunk is then closed). A chunk whose
+    Nothing to do: the chunk is final, another claim holds a live lease on it (a duplicate
+    delivery), or its job was cancelled or failed (the chunk is then closed). While the chunk is
+    queued, a message of any generation may claim it: the claim under the row lock is what makes a
+    run exclusive, and waiting for the newest generation would starve a backlog that is older than
+    the queued lease (every message would be stale by the time it reaches the front). A chunk whose
     workers died JOBS_MAX_DELIVERIES times is not run again: its items fail with WORKER_DIED.
     """
     with transaction.atomic():
         chunk = _chunks_for_update().annotate(lease_is_live=_lease_is_live())
         chunk = chunk.filter(job_id=job_id, index=index).first()
-        if chunk is None or chunk.status in JobChunk.TERMINAL or chunk.attempt != attempt:
+        if chunk is None or chunk.status in JobChunk.TERMINAL:
             return None
         if chunk.status == JobChunk.Status.RUNNING and chunk.lease_is_live:
             return None  # a duplicate delivery: the live claim finishes and records the chunk
@@ -189,8 +192,8 @@ def context_of(chunk):
 
 def lock_claimed(claimed):
     """In the caller's transaction: the claimed chunk, locked, if this claim still holds it."""
-    holder = {"attempt": claimed.attempt, "deliveries": claimed.deliveries}
-    return _chunks_for_update().filter(pk=claimed.pk, status=JobChunk.Status.RUNNING, **holder).first()
+    holder = {"status": JobChunk.Status.RUNNING, "attempt": claimed.attempt, "deliveries": claimed.deliveries}
+    return _chunks_for_update().filter(pk=claimed.pk, **holder).first()
 
 
 def record(chunk, outcome, error=""):
@@ -219,11 +222,15 @@ def retry_later(job_id, index, attempt, countdown, claimed=None):
     """A transient error: the chunk waits queued (its lease covering the back-off) and the same
     generation is sent again with a countdown. A no-op if the chunk changed hands meanwhile."""
     with transaction.atomic():
-        chunk = JobChunk.objects.filter(job_id=job_id, index=index, attempt=attempt)
         if claimed is not None:
-            chunk = chunk.filter(status=JobChunk.Status.RUNNING, deliveries=claimed.deliveries)
+            attempt = claimed.attempt
+            chunk = JobChunk.objects.filter(
+                pk=claimed.pk, status=JobChunk.Status.RUNNING, attempt=attempt, deliveries=claimed.deliveries
+            )
         else:  # the error hit the claim itself: count it as a delivery that reported back
-            chunk = chunk.filter(status=JobChunk.Status.QUEUED)
+            chunk = JobChunk.objects.filter(
+                job_id=job_id, index=index, attempt=attempt, status=JobChunk.Status.QUEUED
+            )
         changed = chunk.update(
             status=JobChunk.Status.QUEUED,
             retries=F("retries") + 1,
@@ -239,8 +246,9 @@ def retries_of(job_id, index):
     return JobChunk.objects.filter(job_id=job_id, index=index).values_list("retries", flat=True).first() or 0
 
 
-def fail_chunk(job_id, index, reason, *, attempt=None, fail_job=False):
-    """Every id of the chunk fails with `reason` (retries exhausted, or the handler crashed).
+def fail_chunk(job_id, index, reason, *, fail_job=False):
+    """Every id of the chunk fails with `reason` (retries exhausted, or the handler crashed: the
+    caller's claim holds the chunk, or it is queued).
 
     With fail_job the job is marked failed too: its queued chunks are cancelled (those a claim
     holds right now see the job's error and stop) and it finishes `failed` with the reason once no
@@ -250,8 +258,6 @@ def fail_chunk(job_id, index, reason, *, attempt=None, fail_job=False):
     with transaction.atomic():
         chunk = _chunks_for_update().filter(job_id=job_id, index=index).first()
         if chunk is None or chunk.status in JobChunk.TERMINAL:
-            return False
-        if attempt is not None and chunk.attempt != attempt:
             return False
         if fail_job:
             Job.objects.filter(pk=job_id, finished__isnull=True).update(error=reason)
@@ -284,12 +290,15 @@ def _still_stalled(row):
 
 
 def resend(row, *, queue=None):
-    """Send a stalled chunk again as a new generation, if it is still as read; True if sent."""
+    """Send a stalled chunk again as a new generation, if it is still as read; True if sent.
+
+    Each resend trusts the new message twice as long (up to 8x): when the queue's backlog is older
+    than the queued lease, resending every lease would only pile up duplicates behind it.
+    """
+    patience = settings.JOBS_QUEUED_LEASE_SECONDS * min(8, 2 ** row["attempt"])
     with transaction.atomic():
         changed = _still_stalled(row).update(
-            status=JobChunk.Status.QUEUED,
-            attempt=F("attempt") + 1,
-            lease_until=db_now_plus(settings.JOBS_QUEUED_LEASE_SECONDS),
+            status=JobChunk.Status.QUEUED, attempt=F("attempt") + 1, lease_until=db_now_plus(patience)
         )
         if changed:
             _send_after_commit(row["job_id"], row["index"], row["attempt"] + 1, queue=queue)

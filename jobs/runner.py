@@ -22,14 +22,14 @@ TRANSIENT_ERRORS = (OperationalError, OSError, TransientError)
 
 
 def run_chunk(job_id, index, attempt):
-    """Run generation `attempt` of one chunk to an outcome; returns what happened (a word above).
+    """Run one chunk (a message of generation `attempt`) to an outcome; returns what happened.
 
     Transient errors are retried with back-off (the same generation, sent again after a countdown)
     up to JOBS_MAX_RETRIES, then the chunk's items fail. Any other exception fails the chunk and the
     job with its reason, and is raised again so the task is marked failed too.
     """
     try:
-        claimed = lifecycle.claim(job_id, index, attempt)
+        claimed = lifecycle.claim(job_id, index)
     except TRANSIENT_ERRORS as exc:
         return _retry_or_give_up(job_id, index, attempt, exc)
     if claimed is None:
@@ -40,7 +40,7 @@ def run_chunk(job_id, index, attempt):
         return _retry_or_give_up(job_id, index, attempt, exc, claimed)
     except Exception as exc:
         reason = f"{exc.__class__.__name__}: {exc}"
-        lifecycle.fail_chunk(job_id, index, reason, attempt=attempt, fail_job=True)
+        lifecycle.fail_chunk(job_id, index, reason, fail_job=True)
         raise
     if finished is None:
         return SKIPPED
@@ -86,7 +86,7 @@ def _call_handler(kind, context):
 def _retry_or_give_up(job_id, index, attempt, exc, claimed=None):
     retries = claimed.retries if claimed is not None else lifecycle.retries_of(job_id, index)
     if retries >= settings.JOBS_MAX_RETRIES:
-        lifecycle.fail_chunk(job_id, index, f"gave up after {retries} retries: {exc}", attempt=attempt)
+        lifecycle.fail_chunk(job_id, index, f"gave up after {retries} retries: {exc}")
         return FAILED
     countdown = retry_backoff(retries)
     if lifecycle.retry_later(job_id, index, attempt, countdown, claimed):

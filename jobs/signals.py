@@ -47,10 +47,10 @@ def chunk_task_failed(sender=None, args=None, exception=None, **kwargs):
     chunk = _chunk_of(sender, args)
     if chunk is None:
         return
-    job_id, index, attempt = chunk
+    job_id, index, _attempt = chunk  # the timed-out task still held its claim (lease > time limit)
     try:
         reason = f"{exception.__class__.__name__}: {exception}"
-        lifecycle.fail_chunk(job_id, index, reason, attempt=attempt, fail_job=True)
+        lifecycle.fail_chunk(job_id, index, reason, fail_job=True)
     finally:
         connections.close_all()  # may run in the main process, which forks new pool children
 

@@ -32,11 +32,16 @@ def stalled_chunks_read(sql):
     return sql.lstrip().upper().startswith("SELECT") and "jobs_jobchunk" in sql and "lease_until" in sql
 
 
-def test_a_message_of_an_older_attempt_is_dropped(make_user, test_kinds):
-    job = handed_out(make_user(), range(1, 11), attempt=2)  # resent: generation 2 is the live one
-    assert deliver(job, 0, 1) == "skipped"
-    assert test_kinds.effects(job.pk) == {}
-    assert deliver(job, 0, 2) == "finished"
+def test_a_backlog_older_than_the_queued_lease_still_runs_each_chunk_once(make_user, test_kinds):
+    """The sweep resent a chunk whose message waited longer than its lease; the first message then
+    reaches the front of the queue and runs it, and the resent twin finds it done."""
+    expired = timezone.now() - timedelta(seconds=1)
+    job = handed_out(make_user(), range(1, 11), lease_until=expired)
+    assert recover_stalled_chunks() == 1
+    assert JobChunk.objects.get(job=job).attempt == 2
+    assert deliver(job, 0, 1) == "finished"  # an older generation may run a queued chunk
+    assert deliver(job, 0, 2) == "skipped"
+    assert deliver(job, 0, 1) == "skipped"  # and any redelivery after that changes nothing
     assert test_kinds.effects(job.pk) == {i: 1 for i in range(1, 11)}
 
 
