@@ -216,6 +216,7 @@ def test_storm_exactly_once_with_kills_and_concurrent_sweeps(
         for proc in workers:
             stop_process(proc)
 
+    assert kills, "the storm killed no pool process"
     rename, copy = (Job.objects.get(pk=job.pk) for job in jobs)
     for job in (rename, copy):
         assert (job.status, job.done, job.failed, job.total) == ("succeeded", FILES, 0, FILES), job
