@@ -3,15 +3,7 @@
     import jobs
     job = jobs.submit("trash", user, ids, params={...})
 
-The public functions are imported lazily so `import jobs` never loads models at app-load time.
+`jobs.submit`, `jobs.cancel_job` and `jobs.retry_failed` (from jobs.services) are bound when the
+app is ready (JobsConfig.ready), so `import jobs` never loads models at app-loading time.
+See jobs/README.md for the states and the exactly-once argument.
 """
-
-_PUBLIC = {"submit", "cancel_job", "retry_failed"}
-
-
-def __getattr__(name):
-    if name in _PUBLIC:
-        from jobs import services
-
-        return getattr(services, name)
-    raise AttributeError(f"module 'jobs' has no attribute {name!r}")

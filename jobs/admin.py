@@ -15,6 +15,7 @@ class JobChunkInline(admin.TabularInline):
         "failed",
         "attempt",
         "retries",
+        "deliveries",
         "worker",
         "lease_until",
         "finished",
@@ -69,11 +70,17 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry failed items of selected jobs")
     def retry_failed_items(self, request, queryset):
-        created = 0
+        created = running = 0
         for job in queryset.filter(status__in=Job.FINISHED, failed__gt=0):
-            services.retry_failed(job)
+            try:
+                services.retry_failed(job)
+            except services.RetryInFlight:
+                running += 1
+                continue
             created += 1
         self.message_user(request, f"Started {created} retry job(s).", messages.SUCCESS)
+        if running:
+            self.message_user(request, f"{running} job(s) already have a retry running.", messages.WARNING)
 
     def has_add_permission(self, request):
         return False

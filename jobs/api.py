@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from django.http import Http404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from jobs import services
 from jobs.models import Job, JobFailure
@@ -59,7 +59,7 @@ def get_job(request, job_id: uuid.UUID):
 @router.post("/{uuid:job_id}/cancel/", response=JobOut)
 def cancel_job(request, job_id: uuid.UUID):
     job = _owned(request, job_id)
-    services.cancel_job(job)
+    services.cancel_job(job, request.auth)
     job.refresh_from_db()
     return job_payload(job)
 
@@ -69,7 +69,7 @@ def retry_job(request, job_id: uuid.UUID):
     """Retry only the failed items, as a new job (its id is in the answer)."""
     job = _owned(request, job_id)
     try:
-        new_job = services.retry_failed(job)
+        new_job = services.retry_failed(job, request.auth)
     except (ValueError, LookupError) as exc:
-        return 409, {"detail": str(exc)}
-    return 201, job_payload(new_job)
+        return Status(409, {"detail": str(exc)})
+    return Status(201, job_payload(new_job))

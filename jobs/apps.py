@@ -1,4 +1,9 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+
+import jobs
+from jobs.conf import settings
 
 
 class JobsConfig(AppConfig):
@@ -7,11 +12,12 @@ class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from importlib import import_module
+        # The only imports inside a function in this app: these modules need the models loaded.
+        from jobs import services, signals  # noqa: F401  (signals connects the handlers)
 
-        from django.conf import settings
-
-        from jobs import signals  # noqa: F401  (connects the Celery signal handlers)
-
-        for module in getattr(settings, "JOBS_EXTRA_KIND_MODULES", []):
+        # The package's public functions (`jobs.submit(...)`), bound once they can be imported.
+        jobs.submit = services.submit
+        jobs.cancel_job = services.cancel_job
+        jobs.retry_failed = services.retry_failed
+        for module in settings.JOBS_EXTRA_KIND_MODULES:
             import_module(module)

@@ -1,15 +1,24 @@
-"""How a chunk becomes a Celery message: every calling option is chosen here, on purpose."""
+"""How a chunk becomes a broker message: every calling option is chosen here, on purpose.
+
+Tasks are sent by name through the current Celery app, so this module needs neither the task
+functions nor the project that configures Celery. Nothing here writes to the database: the caller
+(jobs.lifecycle) records what was sent, and what to do when a send fails.
+"""
 
 import logging
 import random
-from datetime import timedelta
 
-from django.conf import settings
-from django.utils import timezone
+from celery import current_app
+
+from jobs.conf import settings
+from jobs.models import task_id_for
 
 logger = logging.getLogger(__name__)
 
 INTERACTIVE, BULK = "interactive", "bulk"
+RUN_CHUNK = "jobs.tasks.run_chunk"
+PUBLISH_PROGRESS = "jobs.tasks.publish_progress"
+REVOKE_BATCH = 500
 
 
 def choose_queue(kind, total):
@@ -43,20 +52,11 @@ def retry_backoff(retries):
     return cap_countdown(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
-def lease_deadline(countdown=0.0):
-    """How long a queued message is trusted to arrive before the sweep sends another one."""
-    return timezone.now() + timedelta(seconds=countdown + settings.JOBS_QUEUED_LEASE_SECONDS)
+def send_chunk(job, index, attempt, *, countdown=0.0, queue=None):
+    """Send one chunk's task (generation `attempt`). Only after the rows it reads are committed.
 
-
-def task_id_for(job_id, index, attempt):
-    """Derived, so a chunk's task is traceable (TaskResult, logs) and a resend is a new generation."""
-    return f"job-{job_id}-c{index}-a{attempt}"
-
-
-def send_chunk(job, chunk, *, countdown=0.0, queue=None):
-    """Send one chunk's task. Call only after the rows it reads are committed (on_commit)."""
-    from jobs.tasks import on_chunk_error, run_chunk
-
+    Raises when the broker cannot be reached; the caller keeps the chunk for the sweep then.
+    """
     queue = queue or job.queue
     countdown = cap_countdown(countdown)
     options = {
@@ -66,11 +66,9 @@ def send_chunk(job, chunk, *, countdown=0.0, queue=None):
             job.priority if queue == job.queue else choose_priority(queue, job.total)
         ),
         # One id per chunk generation: a TaskResult per chunk task, revocable on cancel.
-        "task_id": task_id_for(job.pk, chunk.index, chunk.attempt),
+        "task_id": task_id_for(job.pk, index, attempt),
         # A readable name in worker logs and results instead of "jobs.tasks.run_chunk".
         "shadow": f"job:{job.kind}:{job.short_id}",
-        # A chunk that crashes unexpectedly marks the job failed with the reason.
-        "link_error": on_chunk_error.s(),
     }
     if countdown:
         # Short waits only (retry back-off, an undo window); anything longer waits in the database.
@@ -79,7 +77,7 @@ def send_chunk(job, chunk, *, countdown=0.0, queue=None):
         # Interactive work that waited too long is moved to the bulk queue (see signals.on_revoked)
         # instead of holding the short queue up behind stale clicks.
         options["expires"] = countdown + settings.JOBS_INTERACTIVE_EXPIRES
-    run_chunk.apply_async(args=[str(job.pk), chunk.index, chunk.attempt], **options)
+    current_app.send_task(RUN_CHUNK, args=[str(job.pk), index, attempt], **options)
     logger.debug("sent %s to %s", options["task_id"], queue)
     return options["task_id"]
 
@@ -88,12 +86,27 @@ def send_trailing_publish(job_id, delay):
     """The job's card `delay` seconds from now (see progress.schedule_trailing_publish): a tiny
     task on the interactive queue, ahead of chunks, dropped if it cannot run soon (a later card
     or the snapshot on reconnect carries the same state)."""
-    from jobs.tasks import publish_progress
-
-    publish_progress.apply_async(
+    current_app.send_task(
+        PUBLISH_PROGRESS,
         args=[str(job_id)],
         queue=INTERACTIVE,
         priority=broker_priority(9),
         countdown=delay,
         expires=delay + settings.JOBS_INTERACTIVE_EXPIRES,
     )
+
+
+def revoke(task_ids):
+    """Tell workers to drop these queued tasks: only saves them effort (the database already says
+    the chunks are cancelled), so a broker that cannot be reached is logged, not raised."""
+    task_ids = list(task_ids)
+    if not task_ids:
+        return
+    try:
+        # A broadcast retries forever on a dead connection: check the broker answers first.
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+            for start in range(0, len(task_ids), REVOKE_BATCH):
+                current_app.control.revoke(task_ids[start : start + REVOKE_BATCH], connection=connection)
+    except Exception:
+        logger.warning("jobs: could not revoke %d task(s); the chunks stay cancelled", len(task_ids))

@@ -1,15 +1,22 @@
 """The durable record of every job: the job, its chunks of ids, and the items that failed.
 
-The database, not the broker, is the truth: a chunk's status decides whether a (re)delivered
-message has anything left to do, and the job's counters only ever grow.
+The database, not the broker, is the truth: a chunk's status and generation decide whether a
+(re)delivered message has anything left to do, and the job's counters only ever grow. Every
+status is written by `jobs.lifecycle`; jobs/README.md draws the states.
 """
 
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+
+
+def task_id_for(job_id, index, attempt):
+    """Derived, so a chunk's task is traceable (TaskResult, logs) and a resend is a new generation."""
+    return f"job-{job_id}-c{index}-a{attempt}"
 
 
 class Job(models.Model):
@@ -23,6 +30,7 @@ class Job(models.Model):
         PARTIAL = "partial"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING, Status.CANCELLING)
+    RUNNABLE = (Status.QUEUED, Status.RUNNING)  # its chunks may still be claimed
     FINISHED = (Status.CANCELLED, Status.SUCCEEDED, Status.FAILED, Status.PARTIAL)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -52,6 +60,15 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created"], name="job_owner_created"),
             models.Index(fields=["status", "run_after"], name="job_status_run_after"),
+        ]
+        constraints = [
+            # Two quick "Retry failed" clicks must not run the same items twice (e.g. copy them
+            # twice): the database refuses a second retry while one is active.
+            models.UniqueConstraint(
+                fields=["retry_of"],
+                condition=Q(status__in=("queued", "running", "cancelling")),  # Job.ACTIVE
+                name="job_one_retry_in_flight",
+            ),
         ]
 
     def __str__(self):
@@ -119,6 +136,7 @@ class JobChunk(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
+    LIVE = (Status.QUEUED, Status.RUNNING)
     TERMINAL = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
@@ -129,6 +147,9 @@ class JobChunk(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempt = models.PositiveIntegerField(default=0, help_text="dispatch generation (part of task_id)")
     retries = models.PositiveIntegerField(default=0, help_text="transient failures retried")
+    # Claims by a worker. Each claim ends in a recorded outcome or a retry, unless the worker died:
+    # deliveries - retries is how many workers this chunk has killed (see JOBS_MAX_DELIVERIES).
+    deliveries = models.PositiveIntegerField(default=0, help_text="times a worker claimed the chunk")
     # Until when the current dispatch/claim is trusted; after it the recovery sweep re-sends.
     lease_until = models.DateTimeField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)
@@ -148,8 +169,6 @@ class JobChunk(models.Model):
 
     @property
     def task_id(self):
-        from jobs.dispatch import task_id_for
-
         return task_id_for(self.job_id, self.index, self.attempt)
 
 

@@ -1,13 +1,16 @@
-"""The one place that publishes job events to browsers (through the channel layer).
+"""Job events for browsers: rendering a job's card and sending it to the right sockets.
 
-A job's card is rendered on the server and pushed to its owner's group as an htmx out-of-band
-swap. Publishing is throttled per job across every worker process (a Redis key with a short
-expiry); an update the throttle drops is sent at the end of the interval instead (trailing edge),
-and the final state is always sent. Each event carries `seq` (see Job.progress_seq)
-so a socket can drop a stale card that overtook a newer one.
+A job's card is rendered on the server and pushed through the channel layer to its owner's group
+(or, for staff-only kinds, to the staff group), where jobs.consumers turns it into an htmx
+out-of-band swap. `jobs.lifecycle` decides when to publish (it is the only caller of
+`publish_job`); this module throttles per job across every worker process (a Redis key with a
+short expiry), sends an update the throttle dropped at the end of the interval instead (trailing
+edge), and always sends final states. Each event carries `seq` (see Job.progress_seq) so a socket
+drops a stale card that overtook a newer one.
 """
 
 import asyncio
+import hashlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,15 +19,36 @@ from functools import lru_cache
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.template.loader import render_to_string
 
+from jobs import dispatch
+from jobs.conf import settings
+from jobs.models import Job
+from jobs.registry import get_kind, label_of
+
 logger = logging.getLogger(__name__)
+
+STAFF_GROUP = "jobs-staff"
 
 
 def user_group(user_id):
     """Every user has exactly one group; a websocket joins only its own user's group."""
     return f"jobs-user-{int(user_id)}"
+
+
+def session_group(session_key):
+    """The sockets opened with one login session (closed when that session logs out)."""
+    return "jobs-session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def job_group(job):
+    """Staff-only kinds (maintenance, owned by a system user) are followed by every staff member;
+    only staff can submit them, so their owner is in that group too."""
+    try:
+        staff_only = get_kind(job.kind).staff_only
+    except LookupError:
+        staff_only = False
+    return STAFF_GROUP if staff_only else user_group(job.owner_id)
 
 
 def group_send(group, event):
@@ -45,9 +69,22 @@ def send_to_user(user_id, html):
     group_send(user_group(user_id), {"type": "job.update", "html": html})
 
 
-@lru_cache(maxsize=1)
+def end_session(session_key):
+    """Close every socket opened with this session (it logged out): they stop receiving at once."""
+    try:
+        group_send(session_group(session_key), {"type": "session.ended"})
+    except Exception:
+        # The sockets still check their session regularly (JOBS_SESSION_RECHECK_SECONDS).
+        logger.exception("jobs: could not close the websockets of a session that logged out")
+
+
+@lru_cache(maxsize=4)
+def _client(url):
+    return redis.Redis.from_url(url)
+
+
 def _redis():
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return _client(settings.JOBS_REDIS_URL)
 
 
 def throttle_allows(job_id):
@@ -62,35 +99,37 @@ def schedule_trailing_publish(job_id):
     send per job per interval, whichever process asks first."""
     interval = settings.JOBS_PROGRESS_INTERVAL_MS
     if _redis().set(f"jobs:progress-trailing:{job_id}", 1, nx=True, px=interval):
-        from jobs.dispatch import send_trailing_publish
-
-        send_trailing_publish(job_id, interval / 1000)
+        dispatch.send_trailing_publish(job_id, interval / 1000)
 
 
 def render_card(job, *, oob=True):
     """The job card (templates/jobs/_job_card.html); every user string is autoescaped there."""
-    from jobs.registry import get_kind
-
     try:
         kind = get_kind(job.kind)
     except LookupError:
         kind = None
     summary = ""
-    if kind is not None and job.status in (job.Status.SUCCEEDED, job.Status.PARTIAL):
+    if kind is not None and job.status in (Job.Status.SUCCEEDED, Job.Status.PARTIAL):
         # A finished job says what it did, in its kind's words ("1,200 of 1,200 moved to trash").
         summary = kind.success_message.format(done=f"{job.done:,}", total=f"{job.total:,}", failed=job.failed)
-    context = {"job": job, "label": kind.label if kind else job.kind, "summary": summary, "oob": oob}
+    context = {"job": job, "label": label_of(job.kind), "summary": summary, "oob": oob}
     return render_to_string("jobs/_job_card.html", {**context, "published": f"{time.time():.6f}"})
 
 
 def job_event(job):
-    return {"type": "job.update", "html": render_card(job), "job": str(job.pk), "seq": job.progress_seq}
+    """A card as an out-of-band swap of every copy on a page ("html"), and plain ("card") for a
+    socket to insert into a page that does not show the job yet."""
+    return {
+        "type": "job.update",
+        "html": render_card(job),
+        "card": render_card(job, oob=False),
+        "job": str(job.pk),
+        "seq": job.progress_seq,
+    }
 
 
 def publish_job(job_id, *, force=False):
-    """Send the job's current card to its owner's pages; returns whether something was sent."""
-    from jobs.models import Job
-
+    """Send the job's current card to the pages following it; returns whether something was sent."""
     try:
         if not force and not throttle_allows(job_id):
             schedule_trailing_publish(job_id)
@@ -98,7 +137,7 @@ def publish_job(job_id, *, force=False):
         job = Job.objects.filter(pk=job_id).first()
         if job is None:
             return False
-        group_send(user_group(job.owner_id), job_event(job))
+        group_send(job_group(job), job_event(job))
     except Exception:
         # Progress is a view of the database, never a reason to fail the work: a page that missed
         # this card converges on its next card or on the snapshot its socket gets on (re)connect.

@@ -1,70 +1,67 @@
 """Keeping jobs moving when messages are lost: the sweep run by beat and when a worker starts.
 
 A SIGKILLed worker's unacked Redis messages only come back after the visibility timeout (an
-hour). Chunks of live jobs whose lease has expired are sent again instead; a duplicate is
-harmless because the chunk row decides whether there is anything left to do.
+hour), and a send that failed (broker down) left no message at all. Chunks of live jobs whose
+lease has expired are sent again instead, each by compare-and-set (jobs.lifecycle.resend), so a
+chunk that a worker took meanwhile is left alone. One sweep runs at a time (an advisory lock on
+PostgreSQL; SQLite serialises writers, and the compare-and-set makes a second sweep harmless).
 """
 
 import logging
-from datetime import timedelta
+import zlib
+from contextlib import contextmanager
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db import connection
 
-from jobs.models import Job, JobChunk
-from jobs.services import dispatch_job, finish_if_complete, resend_chunk
+from jobs import lifecycle
+from jobs.conf import settings
+from jobs.models import Job
 
 logger = logging.getLogger(__name__)
+
+SWEEP_LOCK = zlib.crc32(b"jobs.recovery.sweep")
+
+
+@contextmanager
+def sweep_lock():
+    """True if this process may sweep now. A session lock: the sweep is many short transactions,
+    and the lock goes with the connection if the process dies."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
 
 
 def recover_stalled_chunks(limit=None):
     """Resend chunks whose dispatch or claim lease has expired; returns how many were resent."""
-    now = timezone.now()
-    limit = limit or settings.JOBS_SWEEP_BATCH
-    stalled = (
-        JobChunk.objects.filter(
-            status__in=(JobChunk.Status.QUEUED, JobChunk.Status.RUNNING),
-            lease_until__lt=now,
-            job__dispatched__isnull=False,
-        )
-        .select_related("job")
-        .order_by("lease_until")[:limit]
-    )
     resent = 0
-    for chunk in stalled:
-        if chunk.job.status == Job.Status.CANCELLING:
-            _cancel_stalled(chunk)
-        elif chunk.job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
-            resend_chunk(chunk)
-            resent += 1
+    for row in lifecycle.stalled_chunks(limit or settings.JOBS_SWEEP_BATCH):
+        if row["job__status"] in Job.RUNNABLE and not row["job__error"]:
+            resent += lifecycle.resend(row)
+        else:  # cancelling or failing: the chunk will never run
+            lifecycle.close_stalled(row)
     if resent:
         logger.warning("jobs: resent %d stalled chunk(s)", resent)
     return resent
 
 
-def _cancel_stalled(chunk):
-    with transaction.atomic():
-        changed = JobChunk.objects.filter(
-            pk=chunk.pk, status__in=(JobChunk.Status.QUEUED, JobChunk.Status.RUNNING)
-        )
-        if changed.update(status=JobChunk.Status.CANCELLED, finished=timezone.now(), lease_until=None):
-            Job.objects.filter(pk=chunk.job_id).update(done=F("done"))  # order with other recorders
-            finish_if_complete(chunk.job_id)
-
-
 def dispatch_due_jobs():
     """Send deferred jobs whose start is within one countdown; the rest keep waiting in the DB."""
-    horizon = timezone.now() + timedelta(seconds=settings.JOBS_MAX_COUNTDOWN)
+    horizon = lifecycle.db_now_plus(settings.JOBS_MAX_COUNTDOWN)
     due = Job.objects.filter(status=Job.Status.QUEUED, dispatched__isnull=True, run_after__lte=horizon)
-    count = 0
-    for job in due.order_by("run_after")[: settings.JOBS_SWEEP_BATCH]:
-        with transaction.atomic():
-            dispatch_job(job)
-        count += 1
-    return count
+    return sum(lifecycle.dispatch_job(job) for job in due.order_by("run_after")[: settings.JOBS_SWEEP_BATCH])
 
 
 def sweep():
-    return {"dispatched": dispatch_due_jobs(), "resent": recover_stalled_chunks()}
+    with sweep_lock() as held:
+        if not held:
+            return {"skipped": "another sweep is running"}
+        return {"dispatched": dispatch_due_jobs(), "resent": recover_stalled_chunks()}

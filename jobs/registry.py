@@ -1,8 +1,9 @@
 """Job kinds: what the engine can run, declared as small records and looked up by name.
 
 `jobs` knows nothing about what a kind does. An app declares its kinds (in its own `job_kinds`
-module, imported from its AppConfig.ready) and the engine calls `kind.handler(chunk)` for each
-chunk of ids.
+module, imported from its AppConfig.ready) and the engine calls `kind.handler(context)` for each
+chunk of ids. A handler raises PermanentError to fail its chunk's items, TransientError to be
+retried later.
 """
 
 from collections.abc import Callable
@@ -32,6 +33,11 @@ class ChunkOutcome:
 
 class PermanentError(Exception):
     """A failure that no retry can fix (bad parameters, a missing target): fail, don't retry."""
+
+
+class TransientError(Exception):
+    """A failure worth retrying (a storage service that timed out, a throttled API): the chunk is
+    retried with back-off, like a locked database or an I/O error, up to JOBS_MAX_RETRIES."""
 
 
 @dataclass(frozen=True)
@@ -73,3 +79,11 @@ def get_kind(name: str) -> JobKind:
 
 def all_kinds() -> list[JobKind]:
     return list(_kinds.values())
+
+
+def label_of(name):
+    """A kind's label for pages, or its name if the kind is no longer registered."""
+    try:
+        return get_kind(name).label
+    except LookupError:
+        return name

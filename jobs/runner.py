@@ -1,68 +1,70 @@
-"""Running one chunk: claim it in the database, call the kind's handler, record the outcome.
+"""Running one chunk: claim it, call the kind's handler, record the outcome, or decide to retry.
 
-The chunk row decides: a message for a chunk that is already done, failed or cancelled (a
-redelivery after a crash, a duplicate from the recovery sweep) changes nothing.
+The chunk row decides (see jobs.lifecycle): a message for a chunk that is already final, of an
+older generation, or held by a live claim elsewhere (a redelivery after a crash, a duplicate from
+the sweep) changes nothing. The task in jobs.tasks only calls `run_chunk`.
 """
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db import OperationalError, transaction
 
-from jobs.models import Job, JobChunk, JobFailure
-from jobs.registry import ChunkContext, ChunkOutcome, PermanentError, get_kind
-from jobs.services import finish_if_complete
+from jobs import lifecycle
+from jobs.conf import settings
+from jobs.dispatch import retry_backoff
+from jobs.registry import ChunkOutcome, PermanentError, TransientError, get_kind
 
 logger = logging.getLogger(__name__)
 
-SKIPPED, RECORDED, FINISHED = "skipped", "recorded", "finished"
-MAX_REASON = 500
+SKIPPED, RECORDED, FINISHED, RETRYING, FAILED = "skipped", "recorded", "finished", "retrying", "failed"
+# Worth retrying: a locked or unreachable database, storage I/O, a handler's TransientError.
+TRANSIENT_ERRORS = (OperationalError, OSError, TransientError)
 
 
-def _locked_chunk(job_id, index):
-    return (
-        JobChunk.objects.select_for_update(of=("self",))
-        .select_related("job")
-        .filter(job_id=job_id, index=index)
-        .first()
-    )
+def run_chunk(job_id, index, attempt):
+    """Run one chunk (a message of generation `attempt`) to an outcome; returns what happened.
+
+    Transient errors are retried with back-off (the same generation, sent again after a countdown)
+    up to JOBS_MAX_RETRIES, then the chunk's items fail. Any other exception fails the chunk and the
+    job with its reason, and is raised again so the task is marked failed too.
+    """
+    try:
+        claimed = lifecycle.claim(job_id, index)
+    except TRANSIENT_ERRORS as exc:
+        return _retry_or_give_up(job_id, index, attempt, exc)
+    if claimed is None:
+        return SKIPPED
+    try:
+        finished = _execute(get_kind(claimed.job.kind), claimed)
+    except TRANSIENT_ERRORS as exc:
+        return _retry_or_give_up(job_id, index, attempt, exc, claimed)
+    except Exception as exc:
+        reason = f"{exc.__class__.__name__}: {exc}"
+        lifecycle.fail_chunk(job_id, index, reason, fail_job=True)
+        raise
+    if finished is None:
+        return SKIPPED
+    return FINISHED if finished else RECORDED
 
 
-def claim_chunk(job_id, index):
-    """Mark the chunk running with a fresh lease, or return None if there is nothing to do."""
-    now = timezone.now()
+def _execute(kind, claimed):
+    """The handler and the record; None if the claim was lost meanwhile (nothing recorded)."""
+    context = lifecycle.context_of(claimed)
+    if kind.atomic:
+        # Effect and "chunk done" commit together: a crash before commit leaves both undone.
+        with transaction.atomic():
+            chunk = lifecycle.lock_claimed(claimed)
+            if chunk is None:
+                return None
+            outcome, error = _call_handler(kind, context)
+            return lifecycle.record(chunk, outcome, error)
+    # Long work outside any transaction (no write lock held); the handler is idempotent.
+    outcome, error = _call_handler(kind, context)
     with transaction.atomic():
-        chunk = _locked_chunk(job_id, index)
-        if chunk is None or chunk.status in JobChunk.TERMINAL:
+        chunk = lifecycle.lock_claimed(claimed)
+        if chunk is None:
             return None
-        job = chunk.job
-        if job.status not in (Job.Status.QUEUED, Job.Status.RUNNING) or job.error:
-            if chunk.status == JobChunk.Status.RUNNING and chunk.lease_until and chunk.lease_until > now:
-                return None  # a live claim elsewhere finishes its transaction and records it
-            # Cancelled (or failed) while this message waited: the chunk never runs.
-            JobChunk.objects.filter(pk=chunk.pk).update(
-                status=JobChunk.Status.CANCELLED, finished=now, lease_until=None
-            )
-            Job.objects.filter(pk=job.pk).update(done=F("done"))  # lock the job row before finalising
-            finish_if_complete(job.pk)
-            return None
-        chunk.status = JobChunk.Status.RUNNING
-        chunk.started = chunk.started or now
-        chunk.lease_until = now + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
-        chunk.save(update_fields=["status", "started", "lease_until"])
-        Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING, started=now)
-        return chunk
-
-
-def _context(chunk):
-    job = chunk.job
-    return ChunkContext(
-        job_id=str(job.pk), owner_id=job.owner_id, kind=job.kind, ids=list(chunk.ids),
-        params=dict(job.params), chunk_index=chunk.index, offset=chunk.offset,
-    )  # fmt: skip
+        return lifecycle.record(chunk, outcome, error)
 
 
 def _call_handler(kind, context):
@@ -74,82 +76,20 @@ def _call_handler(kind, context):
         else:
             outcome = kind.handler(context)
     except PermanentError as exc:
-        reason = str(exc)[:MAX_REASON] or exc.__class__.__name__
+        reason = str(exc)[: lifecycle.MAX_REASON] or exc.__class__.__name__
         return ChunkOutcome(done=0, failures=[(item, reason) for item in context.ids]), reason
     if not isinstance(outcome, ChunkOutcome):
         raise TypeError(f"handler of {kind.name!r} returned {outcome!r}, not a ChunkOutcome")
     return outcome, ""
 
 
-def _record(chunk, outcome, error=""):
-    """Counters, failures and the chunk's status in the caller's transaction; True if it finalised."""
-    ids = set(chunk.ids)
-    failures = [(int(item), str(reason)[:MAX_REASON]) for item, reason in outcome.failures if item in ids]
-    done = max(0, min(int(outcome.done), len(ids) - len(failures)))
-    # The job row first: its lock orders concurrent chunks, so exactly one sees none remaining.
-    Job.objects.filter(pk=chunk.job_id).update(done=F("done") + done, failed=F("failed") + len(failures))
-    JobFailure.objects.bulk_create(
-        [JobFailure(job_id=chunk.job_id, chunk_index=chunk.index, item_id=i, reason=r) for i, r in failures],
-        batch_size=500,
-    )
-    JobChunk.objects.filter(pk=chunk.pk).update(
-        status=JobChunk.Status.FAILED if error else JobChunk.Status.DONE,
-        done=done, failed=len(failures), error=error, finished=timezone.now(), lease_until=None,
-    )  # fmt: skip
-    return finish_if_complete(chunk.job_id)
-
-
-def run_chunk(job_id, index):
-    """Run one chunk to completion. Transient errors propagate for the task to retry."""
-    claimed = claim_chunk(job_id, index)
-    if claimed is None:
-        return SKIPPED
-    kind = get_kind(claimed.job.kind)
-    context = _context(claimed)
-    if kind.atomic:
-        # Effect and "chunk done" commit together: a crash before commit leaves both undone.
-        with transaction.atomic():
-            chunk = _locked_chunk(job_id, index)
-            if chunk is None or chunk.status != JobChunk.Status.RUNNING:
-                return SKIPPED  # a duplicate delivery finished it meanwhile
-            outcome, error = _call_handler(kind, context)
-            finished = _record(chunk, outcome, error)
-    else:
-        # Long work outside any transaction (no write lock held); the handler is idempotent.
-        outcome, error = _call_handler(kind, context)
-        with transaction.atomic():
-            chunk = _locked_chunk(job_id, index)
-            if chunk is None or chunk.status != JobChunk.Status.RUNNING:
-                return SKIPPED
-            finished = _record(chunk, outcome, error)
-    return FINISHED if finished else RECORDED
-
-
-def fail_chunk(job_id, index, reason, *, fail_job=False):
-    """Every id of the chunk fails with `reason` (retries exhausted, or the handler crashed).
-
-    With fail_job the job is marked failed too: its queued chunks are cancelled and it finishes
-    `failed` with the reason once no chunk is running.
-    """
-    reason = str(reason)[:MAX_REASON]
-    with transaction.atomic():
-        chunk = _locked_chunk(job_id, index)
-        if chunk is None or chunk.status in JobChunk.TERMINAL:
-            return False
-        if fail_job:
-            Job.objects.filter(pk=job_id, finished__isnull=True).update(error=reason)
-            JobChunk.objects.filter(job_id=job_id, status=JobChunk.Status.QUEUED).exclude(pk=chunk.pk).update(
-                status=JobChunk.Status.CANCELLED, finished=timezone.now(), lease_until=None
-            )
-        outcome = ChunkOutcome(done=0, failures=[(item, reason) for item in chunk.ids])
-        return _record(chunk, outcome, error=reason)
-
-
-def requeue_for_retry(job_id, index, countdown):
-    """Before a retry: the chunk waits queued, its lease covering the back-off."""
-    from jobs.dispatch import lease_deadline
-
-    live = (JobChunk.Status.QUEUED, JobChunk.Status.RUNNING)  # the error may have hit the claim itself
-    JobChunk.objects.filter(job_id=job_id, index=index, status__in=live).update(
-        status=JobChunk.Status.QUEUED, retries=F("retries") + 1, lease_until=lease_deadline(countdown)
-    )
+def _retry_or_give_up(job_id, index, attempt, exc, claimed=None):
+    retries = claimed.retries if claimed is not None else lifecycle.retries_of(job_id, index)
+    if retries >= settings.JOBS_MAX_RETRIES:
+        lifecycle.fail_chunk(job_id, index, f"gave up after {retries} retries: {exc}")
+        return FAILED
+    countdown = retry_backoff(retries)
+    if lifecycle.retry_later(job_id, index, attempt, countdown, claimed):
+        logger.warning("job %s chunk %s: transient %r, retry in %.1fs", job_id, index, exc, countdown)
+        return RETRYING
+    return SKIPPED

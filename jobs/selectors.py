@@ -1,4 +1,4 @@
-"""Reading jobs for a user: every query is scoped to the owner."""
+"""Reading jobs for a user: every query is scoped to what the user may see."""
 
 from datetime import timedelta
 
@@ -6,27 +6,33 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import Job, JobChunk, JobFailure
+from jobs.registry import all_kinds, label_of
 
 RECENT_MINUTES = 30
+PANEL_SIZE = 8  # cards in the jobs panel, as rendered and as sent to a socket on (re)connect
 
 
 def jobs_of(user):
     """The jobs a user may see: their own, and for staff also maintenance jobs (staff-only kinds,
     e.g. the trash purge, owned by a system user)."""
-    from jobs.registry import all_kinds
-
     visible = Q(owner_id=user.pk)
     if user.is_staff:
         visible |= Q(kind__in=[kind.name for kind in all_kinds() if kind.staff_only])
     return Job.objects.filter(visible)
 
 
-def panel_jobs(user, limit=8):
+def panel_jobs(user, limit=PANEL_SIZE):
     """Active jobs and the ones that finished in the last half hour, newest first."""
     recent = timezone.now() - timedelta(minutes=RECENT_MINUTES)
     return list(
         jobs_of(user).filter(Q(status__in=Job.ACTIVE) | Q(finished__gte=recent)).order_by("-created")[:limit]
     )
+
+
+def with_labels(jobs):
+    for job in jobs:
+        job.label = label_of(job.kind)
+    return jobs
 
 
 def job_history(user, *, status=None, kind=None, before=None, limit=50):

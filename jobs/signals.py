@@ -1,9 +1,15 @@
-"""Celery signals that keep the database's view of chunk tasks consistent."""
+"""Signal handlers: Celery's (keep the database's view of chunk tasks right) and Django's logout."""
 
 import logging
 
 from celery.signals import task_failure, task_prerun, task_revoked, worker_ready
+from django.contrib.auth.signals import user_logged_out
 from django.db import connections
+from django.dispatch import receiver
+
+from jobs import lifecycle, progress, recovery
+from jobs.dispatch import BULK, RUN_CHUNK
+from jobs.models import JobChunk
 
 logger = logging.getLogger(__name__)
 
@@ -11,21 +17,16 @@ logger = logging.getLogger(__name__)
 @worker_ready.connect
 def recover_on_worker_start(sender=None, **kwargs):
     """A worker that starts (after a crash, a deploy) first resends chunks whose lease expired."""
-    from jobs.recovery import sweep
-
     try:
-        logger.info("jobs: startup sweep %s", sweep())
+        logger.info("jobs: startup sweep %s", recovery.sweep())
     finally:
         connections.close_all()  # the main process must not share connections with pool children
 
 
-RUN_CHUNK = "jobs.tasks.run_chunk"
-
-
 def _chunk_of(sender, args):
-    if sender is None or sender.name != RUN_CHUNK or not args or len(args) < 2:
+    if sender is None or sender.name != RUN_CHUNK or not args or len(args) < 3:
         return None
-    return args[0], args[1]
+    return args[0], args[1], args[2]
 
 
 @task_prerun.connect
@@ -34,36 +35,38 @@ def note_worker(sender=None, args=None, **kwargs):
     chunk = _chunk_of(sender, args)
     if chunk is None:
         return
-    from jobs.models import JobChunk
-
     hostname = getattr(sender.request, "hostname", "") or ""
     JobChunk.objects.filter(job_id=chunk[0], index=chunk[1]).exclude(worker=hostname).update(worker=hostname)
 
 
 @task_failure.connect
 def chunk_task_failed(sender=None, args=None, exception=None, **kwargs):
-    """Safety net behind link_error (e.g. a message sent without it): a crashed chunk never stays
-    running. A no-op when the errback already recorded the chunk."""
+    """A chunk task that failed without recording it (a hard time limit kills the pool process;
+    the worker's main process reports it here) never stays running. A no-op when the runner
+    already recorded the failure."""
     chunk = _chunk_of(sender, args)
     if chunk is None:
         return
-    from jobs.progress import publish_job
-    from jobs.runner import fail_chunk
-
-    if fail_chunk(chunk[0], chunk[1], f"{exception.__class__.__name__}: {exception}", fail_job=True):
-        publish_job(chunk[0], force=True)
+    job_id, index, _attempt = chunk  # the timed-out task still held its claim (lease > time limit)
+    try:
+        reason = f"{exception.__class__.__name__}: {exception}"
+        lifecycle.fail_chunk(job_id, index, reason, fail_job=True)
+    finally:
+        connections.close_all()  # may run in the main process, which forks new pool children
 
 
 @task_revoked.connect
 def on_revoked(sender=None, request=None, terminated=False, expired=False, **kwargs):
     """An interactive chunk that expired in the queue is moved to the bulk queue, not lost."""
-    if not expired or sender is None or sender.name != RUN_CHUNK:
+    if not expired or sender is None or sender.name != RUN_CHUNK or len(request.args) < 3:
         return
-    from jobs.dispatch import BULK
-    from jobs.models import JobChunk
-    from jobs.services import resend_chunk
+    job_id, index, attempt = request.args[:3]
+    lifecycle.resend_expired(job_id, index, attempt, queue=BULK)
 
-    job_id, index = request.args[0], request.args[1]
-    chunk = JobChunk.objects.select_related("job").filter(job_id=job_id, index=index).first()
-    if chunk is not None and chunk.status == JobChunk.Status.QUEUED and chunk.job.is_active:
-        resend_chunk(chunk, queue=BULK)
+
+@receiver(user_logged_out)
+def close_sockets_of_session(sender, request=None, **kwargs):
+    """The session that logs out stops receiving job events on the pages it still has open."""
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        progress.end_session(session.session_key)

@@ -9,21 +9,8 @@ from django.views.decorators.http import require_POST
 
 from jobs import selectors, services
 from jobs.models import Job
-from jobs.progress import publish_job
-from jobs.registry import all_kinds, get_kind
-
-
-def label_of(kind_name):
-    try:
-        return get_kind(kind_name).label
-    except LookupError:
-        return kind_name
-
-
-def with_labels(jobs):
-    for job in jobs:
-        job.label = label_of(job.kind)
-    return jobs
+from jobs.registry import all_kinds, label_of
+from jobs.selectors import with_labels
 
 
 def _owned_or_404(job_id, user):
@@ -86,9 +73,8 @@ def retry(request, job_id):
     job = _owned_or_404(job_id, request.user)
     try:
         new_job = services.retry_failed(job, request.user)
-    except (ValueError, LookupError) as exc:  # nothing to retry, or the kind no longer exists
+    except (ValueError, LookupError) as exc:  # nothing to retry, a retry running, an unknown kind
         return HttpResponse(str(exc), status=409, content_type="text/plain")
-    publish_job(new_job.pk, force=True)
     if request.htmx:
-        return HttpResponse(status=204)
+        return HttpResponse(status=204)  # the new job's card arrives over the websocket
     return redirect(new_job)

@@ -6,9 +6,11 @@ do; `NameAllocator` does both for a whole batch against one folder with a bounde
 queries. Every create, copy, move, rename and restore goes through here.
 """
 
+import hashlib
 import re
 import unicodedata
 
+from django.db import connection
 from django.db.models import Q
 
 from media_library.sql import ValuesIn
@@ -118,6 +120,29 @@ class NameAllocator:
                 condition |= Q(name__startswith=stem)
             self.taken.update(self.queryset.filter(condition).values_list("name", flat=True))
         self._loaded_stems.update(stems)
+
+
+def lock_names(owner_id, folder_ids):
+    """Hold name allocation in these folders (None = the root) until the transaction ends.
+
+    On PostgreSQL chunks run in parallel: two that allocate names in one folder, each from its own
+    snapshot, would both pick "photo (2).jpg" and one would fail on the unique live-name index. A
+    transaction-scoped advisory lock per (owner, folder), taken in one fixed order (two operations
+    locking several folders never wait on each other in a circle), makes the second wait and then
+    see the first one's names. SQLite serialises writers already: nothing to do there. Call it
+    inside the operation's transaction, before reading the names taken.
+    """
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted({_name_lock_key(owner_id, folder_id) for folder_id in folder_ids})
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _name_lock_key(owner_id, folder_id):
+    digest = hashlib.blake2b(f"mediaflow-names:{owner_id}:{folder_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)  # advisory locks take a signed 64-bit key
 
 
 def live_file_names(owner_id, folder_id):

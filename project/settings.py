@@ -225,6 +225,8 @@ JOBS_RESULT_PRUNE_BATCH = 2000
 # Extra modules that register job kinds, imported when the jobs app is ready (the tests use it to
 # give their worker and web processes the test-only kinds).
 JOBS_EXTRA_KIND_MODULES = env_list("JOBS_EXTRA_KIND_MODULES", "")
+# A chunk whose worker died this many times fails its items instead of being delivered again.
+JOBS_MAX_DELIVERIES = int(os.environ.get("JOBS_MAX_DELIVERIES", 3))
 # Synced into django-celery-beat's tables by the DatabaseScheduler (editable in the admin).
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "jobs.tasks.sweep", "schedule": 60.0, "options": {"expires": 50}},

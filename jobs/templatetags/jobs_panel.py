@@ -1,6 +1,6 @@
 from django import template
 
-from jobs.selectors import panel_jobs
+from jobs.selectors import panel_jobs, with_labels
 
 register = template.Library()
 
@@ -8,7 +8,5 @@ register = template.Library()
 @register.inclusion_tag("jobs/_panel.html", takes_context=True)
 def jobs_panel(context):
     """The jobs drawer on every page: rendered with the current state, then followed live."""
-    from jobs.views import with_labels
-
     request = context["request"]
     return {"jobs": with_labels(panel_jobs(request.user)), "request": request}

@@ -4,7 +4,7 @@ from django.db import connection
 from django.utils import timezone
 
 from media_library.models import MediaFile
-from media_library.naming import NameAllocator, live_file_names
+from media_library.naming import NameAllocator, live_file_names, lock_names
 from media_library.operations.base import (
     IN_TRASH,
     NOT_FOUND,
@@ -36,6 +36,7 @@ def move(owner_id, ids, target_folder_id):
             movers.append(pk)
     if not movers:
         return result
+    lock_names(owner_id, [target_id])
     allocator = NameAllocator(live_file_names(owner_id, target_id))
     allocated = allocator.allocate([rows[pk]["name"] for pk in movers])
     renamed = {pk: name for pk, name in zip(movers, allocated, strict=True) if name != rows[pk]["name"]}
@@ -79,6 +80,7 @@ def copy(owner_id, ids, target_folder_id, copy_key=None):
         sources = [pk for pk in sources if pk not in earlier]
     if not sources:
         return result
+    lock_names(owner_id, [target_id])
     allocator = NameAllocator(live_file_names(owner_id, target_id))
     allocated = allocator.allocate([rows[pk]["name"] for pk in sources])
     insert_copies(

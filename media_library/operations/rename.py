@@ -12,7 +12,13 @@ from collections import defaultdict
 from django.utils import timezone
 
 from media_library.models import MediaFile
-from media_library.naming import NameAllocator, live_file_names, safe_display_name, split_extension
+from media_library.naming import (
+    NameAllocator,
+    live_file_names,
+    lock_names,
+    safe_display_name,
+    split_extension,
+)
 from media_library.operations.base import (
     IN_TRASH,
     NOT_FOUND,
@@ -94,6 +100,7 @@ def rename(owner_id, ids, pattern, offset=0):
         wanted[pk] = render(offset + position[pk] + 1, row["name"])
         by_folder[row["folder_id"]].append(pk)
     new_names = {}
+    lock_names(owner_id, by_folder)
     for folder_id, pks in by_folder.items():
         others = live_file_names(owner_id, folder_id).exclude(IdIn(pks))
         allocated = NameAllocator(others).allocate([wanted[pk] for pk in pks])

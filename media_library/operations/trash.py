@@ -12,7 +12,7 @@ from media_library.folders import (
     names_by_folder,
 )
 from media_library.models import Folder, MediaFile
-from media_library.naming import NameAllocator, live_file_names
+from media_library.naming import NameAllocator, live_file_names, lock_names
 from media_library.operations.base import NOT_FOUND, OperationResult, fetch_owned, per_row
 from media_library.sql import IdIn
 
@@ -93,6 +93,7 @@ def restore(owner_id, ids):
             destination = recreated[key]
         by_destination[destination].append(pk)
     folders, names = {}, {}
+    lock_names(owner_id, by_destination)
     for destination, pks in by_destination.items():
         allocated = NameAllocator(live_file_names(owner_id, destination)).allocate(
             [trashed[pk]["name"] for pk in pks]

@@ -62,3 +62,61 @@ def test_retry_from_the_browser_and_watch_the_bar_move_to_the_end(page, celery_w
     assert page.evaluate("window.__pageId") == page_id  # same page all along: no reload
     retry.refresh_from_db()
     assert (retry.status, retry.done) == ("succeeded", 60)
+
+
+WATCH_HTMX_ERRORS = """
+window.__htmxErrors = [];
+// htmx reports every error as its own event (e.g. htmx:oobErrorNoTarget) and then as htmx:error.
+for (const name of ["htmx:error", "htmx:oobErrorNoTarget", "htmx:swapError", "htmx:wsError"]) {
+  document.addEventListener(name, () => window.__htmxErrors.push(name));
+}
+document.addEventListener("htmx:wsOpen", () => { window.__wsOpen = true; });
+"""
+
+
+def console_errors(page):
+    """Console errors of the page, but the favicon's (a separate matter)."""
+    errors = []
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "favicon" not in (message.location or {}).get("url", "")
+            else None
+        ),
+    )
+    return errors
+
+
+def log_in(page, username, password):
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.parametrize("path", ["/", "job-page"])
+def test_new_jobs_appear_live_without_htmx_errors(page, celery_worker, test_kinds, make_user, path):
+    """A job started elsewhere while the page is open gets its card inserted (an out-of-band swap
+    with a target), then moved; the console stays clean, on a page with the panel and on a job's
+    own page (no panel, a hidden list)."""
+    user = make_user("nadia", password="a-long-password-1")
+    earlier = submit("test.record", user, [1, 2, 3])
+    errors = console_errors(page)
+    page.add_init_script(WATCH_HTMX_ERRORS)
+    log_in(page, "nadia", "a-long-password-1")
+    expect(page.locator("#dashboard-title")).to_be_visible()
+    if path == "job-page":
+        page.goto(f"/jobs/{earlier.pk}/")
+    page.wait_for_function("window.__wsOpen === true")
+
+    started = [
+        submit("test.record", user, range(1, 41), params={"chunk_size": 10, "sleep": 0.05}) for _ in range(3)
+    ]
+    for job in started:
+        expect(page.locator(f"#jobs-panel-list #job-{job.pk}")).to_have_attribute(
+            "data-status", "succeeded", timeout=30_000
+        )
+        expect(page.locator(f"#job-{job.pk}")).to_have_count(1)  # inserted once, then swapped in place
+    assert page.evaluate("window.__htmxErrors") == []
+    assert errors == []

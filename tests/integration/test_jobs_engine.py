@@ -121,6 +121,13 @@ def test_transient_error_is_retried_with_backoff_and_succeeds(celery_worker, tes
         wait_until(result.exists, 10, "chunk task result")
 
 
+def test_a_handlers_transient_error_is_retried_like_a_database_one(celery_worker, test_kinds, make_user):
+    job = finished(submit("test.hiccup", make_user(), range(1, 21), params={"fail_times": 2}))
+    assert (job.status, job.done, job.failed) == ("succeeded", 20, 0)
+    assert test_kinds.effects(job.pk) == {i: 1 for i in range(1, 21)}
+    assert list(JobChunk.objects.filter(job=job).values_list("retries", flat=True)) == [2, 2]
+
+
 def test_transient_error_that_never_clears_fails_the_chunk_after_max_retries(
     celery_worker, test_kinds, make_user, settings
 ):

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from jobs.models import Job
-from jobs.progress import group_send, user_group
+from jobs.progress import group_send, publish_job, user_group
 from jobs.services import submit
 from tests.support.job_cards import cards, follow_job
 from tests.support.processes import wait_until
@@ -34,7 +34,7 @@ def test_an_update_the_throttle_dropped_is_sent_when_the_interval_ends(
 ):
     """A card the throttle drops is not lost until the next chunk ends: the worker sends the
     job's current card when the interval is over (trailing edge), here while a chunk runs on."""
-    from jobs.progress import _redis, publish_job
+    from jobs.progress import _redis
 
     user = make_user()
     with open_socket(live_server_url, session_cookie(user)) as ws:
@@ -128,3 +128,20 @@ def test_an_idle_page_still_receives_progress(
         time.sleep(6.5)  # idle on purpose: nothing to wait for but the clock
         job = submit("test.record", user, [1, 2, 3])
         assert follow_job(ws, job.pk)[-1]["status"] == "succeeded"
+
+
+def test_staff_follow_maintenance_jobs_live_and_others_do_not(
+    live_server_url, test_kinds, make_user, session_cookie
+):
+    """A staff-only kind (e.g. the trash purge, owned by a system user that never logs in) is shown
+    to every staff member, live as on the jobs pages; other users see nothing of it."""
+    system = make_user("system", is_staff=True, is_active=False)
+    operator, someone = make_user("operator", is_staff=True), make_user("someone")
+    staff_socket = open_socket(live_server_url, session_cookie(operator))
+    with staff_socket as staff_ws, open_socket(live_server_url, session_cookie(someone)) as other_ws:
+        job = submit("test.staff", system, [1, 2, 3])
+        assert str(job.pk) in dict(cards(staff_ws.recv(timeout=10)))
+        publish_job(job.pk, force=True)
+        assert str(job.pk) in dict(cards(staff_ws.recv(timeout=10)))
+        with pytest.raises(TimeoutError):
+            other_ws.recv(timeout=0.5)

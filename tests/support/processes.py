@@ -54,14 +54,14 @@ def stop_process(proc, timeout=15):
         proc.wait(5)
 
 
-def start_redis_server(data_dir):
+def start_redis_server(data_dir, port=None):
     import redis
 
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(binary).exists():
         raise RuntimeError("redis-server is required for the tests (make test installs it)")
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = data_dir / "redis.log"
     proc = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
@@ -93,27 +93,45 @@ def child_env(database_url, **extra):
 
 
 def start_celery_worker(
-    database_url, log_path, *, queues="interactive,bulk", concurrency=2, name=None, env=None
+    database_url, log_path, *, queues="interactive,bulk", concurrency=2, name=None, env=None, broker_url=None
 ):
+    """A worker process; with `broker_url` it uses that broker instead of the test session's."""
     from project.celery import app
 
     name = name or f"test-{os.getpid()}-{free_port()}@localhost"
+    env = dict(env or {})
+    if broker_url:
+        env["CELERY_BROKER_URL"] = broker_url
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-n", name,
          "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
          "--without-gossip", "--without-mingle", "--include", "tests.support.recording_kinds"],
-        cwd=ROOT, env=child_env(database_url, **(env or {})), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=child_env(database_url, **env), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
 
+    control = app.control if not broker_url else _app_for(broker_url, app).control
+
     def answers_ping():
-        replies = app.control.ping(destination=[name], timeout=0.5) or []
+        replies = control.ping(destination=[name], timeout=0.5) or []
         return any(name in reply for reply in replies)
 
     wait_until(answers_ping, 60, f"celery worker {name}", proc, log_path)
     proc.worker_name = name
     return proc
+
+
+def _app_for(broker_url, like):
+    """A Celery app speaking to another broker (control commands publish through an app's own
+    connection pool, whatever connection they are given)."""
+    from celery import Celery
+
+    probe = Celery("tests-probe", set_as_current=False)
+    # The read/write URLs, as CELERY_BROKER_URL in this process's environment beats broker_url.
+    probe.conf.broker_read_url = probe.conf.broker_write_url = broker_url
+    probe.conf.broker_transport_options = like.conf.broker_transport_options
+    return probe
 
 
 def start_daphne(database_url, log_path, env=None):
@@ -139,3 +157,26 @@ def start_daphne(database_url, log_path, env=None):
 
     wait_until(serves, 60, "daphne", proc, log_path)
     return url, proc
+
+
+def children_of(pid):
+    """Process ids whose parent is `pid` (a worker's pool processes)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def start_python(code, database_url, log_path, *args, env=None):
+    """A Python process running `code` with Django set up for the test database (e.g. a sweeper)."""
+    log = open(log_path, "ab")  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, "-c", "import django; django.setup()\n" + code, *map(str, args)],
+        cwd=ROOT, env=child_env(database_url, **(env or {}), DJANGO_SETTINGS_MODULE="project.settings"),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip

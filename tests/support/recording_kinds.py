@@ -4,12 +4,13 @@ engine's transaction, so "processed exactly once" can be counted: no unique key 
 """
 
 import os
+import signal
 import time
 
 import redis
 from django.db import OperationalError, connection
 
-from jobs.registry import ChunkOutcome, JobKind, PermanentError, register
+from jobs.registry import ChunkOutcome, JobKind, PermanentError, TransientError, register
 
 EFFECTS_TABLE = "jobs_test_effect"
 
@@ -67,6 +68,25 @@ def flaky_ids(ctx):
     return ChunkOutcome(done=len(ctx.ids))
 
 
+def storage_hiccup_ids(ctx):
+    """Raises the handler's own TransientError `fail_times` times per chunk (e.g. an S3 timeout)."""
+    attempts = _redis().incr(f"test-hiccup:{ctx.job_id}:{ctx.chunk_index}")
+    if attempts <= int(ctx.params.get("fail_times", 2)):
+        raise TransientError("storage timed out (simulated)")
+    _record(ctx, ctx.ids)
+    return ChunkOutcome(done=len(ctx.ids))
+
+
+def poison_ids(ctx):
+    """The chunk `poison_chunk` kills the process running it, as an image that exhausts memory or
+    crashes native code would (the kernel's OOM killer sends SIGKILL)."""
+    if ctx.chunk_index == int(ctx.params.get("poison_chunk", 0)):
+        _redis().incr(f"test-poison-deaths:{ctx.job_id}")
+        os.kill(os.getpid(), signal.SIGKILL)
+    _record(ctx, ctx.ids)
+    return ChunkOutcome(done=len(ctx.ids))
+
+
 def crash_ids(ctx):
     if ctx.chunk_index == int(ctx.params.get("crash_chunk", 0)):
         raise RuntimeError("handler bug <script>")
@@ -97,6 +117,8 @@ RECORD_AUTO = register(
 )  # fmt: skip
 FLAKY = register(JobKind(name="test.flaky", label="Test flaky", handler=flaky_ids, chunk_size=10))
 CRASH = register(JobKind(name="test.crash", label="Test crash", handler=crash_ids, chunk_size=10))
+HICCUP = register(JobKind(name="test.hiccup", label="Test hiccup", handler=storage_hiccup_ids, chunk_size=10))
+POISON = register(JobKind(name="test.poison", label="Test poison", handler=poison_ids, chunk_size=10))
 DEFERRED = register(
     JobKind(name="test.deferred", label="Test delete", handler=record_ids, chunk_size=10, defer_seconds=3)
 )
@@ -105,3 +127,7 @@ SLOW_NON_ATOMIC = register(
             chunk_size=10, atomic=False)
 )  # fmt: skip
 STAFF = register(JobKind(name="test.staff", label="Test staff", handler=record_ids, staff_only=True))
+# Waits in the database (never sent) until a test hands its chunks out itself (tests/support/chunks.py).
+PARKED = register(
+    JobKind(name="test.parked", label="Test parked", handler=record_ids, chunk_size=10, defer_seconds=86_400)
+)

@@ -3,6 +3,7 @@
 import pytest
 
 from jobs import dispatch
+from jobs.models import task_id_for
 from jobs.registry import ChunkOutcome, JobKind
 
 
@@ -48,7 +49,7 @@ def test_backoff_is_exponential_with_jitter_and_capped(settings, retries):
 
 
 def test_task_id_names_job_chunk_and_attempt():
-    assert dispatch.task_id_for("abc", 3, 2) == "job-abc-c3-a2"
+    assert task_id_for("abc", 3, 2) == "job-abc-c3-a2"
 
 
 def test_beat_runs_the_sweep_every_minute_and_the_batched_prune_instead_of_celerys(settings):

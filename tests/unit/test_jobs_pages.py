@@ -42,8 +42,8 @@ def test_progress_throttle_is_shared_and_short(test_kinds):
 def test_detail_page_shows_chunks_failures_and_buttons(make_user, test_kinds):
     user = make_user()
     job = submit("test.record", user, range(1, 11), params={"fail_ids": [5], "chunk_size": 5})
-    runner.run_chunk(job.pk, 0)
-    runner.run_chunk(job.pk, 1)
+    runner.run_chunk(job.pk, 0, 1)
+    runner.run_chunk(job.pk, 1, 1)
     body = logged_in(user).get(f"/jobs/{job.pk}/").content.decode()
     assert "item 5 is broken" in body and "Retry failed" in body
     assert body.count("<tr><td>") >= 2  # chunk rows
@@ -71,7 +71,7 @@ def test_history_filters_and_keyset_pages(make_user, test_kinds):
 def test_api_shape_and_owner_only(make_user, test_kinds):
     user = make_user()
     job = submit("test.record", user, [1, 2], params={"fail_ids": [2]})
-    runner.run_chunk(job.pk, 0)
+    runner.run_chunk(job.pk, 0, 1)
     body = logged_in(user).get(f"/api/jobs/{job.pk}/").json()
     assert set(body) == {
         "id",
@@ -103,7 +103,7 @@ def test_admin_lists_jobs_and_cancels(make_user, test_kinds):
 def test_admin_retries_failed_items(make_user, test_kinds):
     admin = make_user(is_staff=True, is_superuser=True)
     job = submit("test.record", make_user(), [1, 2, 3], params={"fail_ids": [2]})
-    runner.run_chunk(job.pk, 0)
+    runner.run_chunk(job.pk, 0, 1)
     logged_in(admin).post(
         "/admin/jobs/job/", {"action": "retry_failed_items", "_selected_action": [str(job.pk)]}
     )

@@ -8,10 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from jobs import runner
+from jobs import lifecycle, runner
+from jobs.lifecycle import finish_if_complete
 from jobs.models import Job, JobChunk, JobFailure
 from jobs.recovery import dispatch_due_jobs, recover_stalled_chunks
-from jobs.services import cancel_job, finish_if_complete, retry_failed, submit
+from jobs.services import cancel_job, retry_failed, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -67,9 +68,9 @@ def test_far_deferral_waits_in_the_database_not_the_broker(make_user, test_kinds
 
 def test_chunk_runs_once_and_redelivery_is_a_no_op(make_user, test_kinds):
     job = submit("test.record", make_user(), range(1, 21), params={"chunk_size": 10})
-    assert runner.run_chunk(job.pk, 0) == runner.RECORDED
-    assert runner.run_chunk(job.pk, 0) == runner.SKIPPED  # redelivered message: nothing happens
-    assert runner.run_chunk(job.pk, 1) == runner.FINISHED  # exactly one chunk finalises the job
+    assert runner.run_chunk(job.pk, 0, 1) == runner.RECORDED
+    assert runner.run_chunk(job.pk, 0, 1) == runner.SKIPPED  # redelivered message: nothing happens
+    assert runner.run_chunk(job.pk, 1, 1) == runner.FINISHED  # exactly one chunk finalises the job
     job.refresh_from_db()
     assert (job.status, job.done) == ("succeeded", 20)
     assert test_kinds.effects(job.pk) == {i: 1 for i in range(1, 21)}
@@ -77,12 +78,12 @@ def test_chunk_runs_once_and_redelivery_is_a_no_op(make_user, test_kinds):
 
 def test_cancel_stops_queued_chunks_and_a_running_one_finishes(make_user, test_kinds):
     job = submit("test.record", make_user(), range(1, 31), params={"chunk_size": 10})
-    assert runner.claim_chunk(job.pk, 0) is not None  # chunk 0 is running somewhere
+    assert lifecycle.claim(job.pk, 0) is not None  # chunk 0 is running somewhere
     assert cancel_job(job, job.owner)
     job.refresh_from_db()
     assert job.status == "cancelling"
-    assert runner.run_chunk(job.pk, 1) == runner.SKIPPED  # a cancelled chunk never runs
-    assert runner.run_chunk(job.pk, 0) == runner.SKIPPED  # claim re-checks: the job is cancelling
+    assert runner.run_chunk(job.pk, 1, 1) == runner.SKIPPED  # a cancelled chunk never runs
+    assert runner.run_chunk(job.pk, 0, 1) == runner.SKIPPED  # claim re-checks: the job is cancelling
     assert JobChunk.objects.filter(job=job, status="running").count() == 1
     JobChunk.objects.filter(job=job, index=0).update(lease_until=timezone.now() - timedelta(seconds=1))
     recover_stalled_chunks()  # the dead running chunk of a cancelling job is closed, job finalised
@@ -99,12 +100,12 @@ def test_cancel_of_someone_elses_job_is_refused(make_user, test_kinds):
 
 def test_final_status_rules(make_user, test_kinds):
     job = submit("test.record", make_user(), range(1, 11), params={"fail_ids": [1, 2]})
-    runner.run_chunk(job.pk, 0)
+    runner.run_chunk(job.pk, 0, 1)
     job.refresh_from_db()
     assert (job.status, job.done, job.failed) == ("partial", 8, 2)
     assert not finish_if_complete(job.pk)  # already finalised: nobody finalises twice
     all_failed = submit("test.record", make_user(), [1, 2], params={"fail_ids": [1, 2]})
-    runner.run_chunk(all_failed.pk, 0)
+    runner.run_chunk(all_failed.pk, 0, 1)
     assert Job.objects.get(pk=all_failed.pk).status == "failed"
 
 
@@ -112,8 +113,8 @@ def test_retry_failed_makes_a_job_of_only_the_failed_ids(make_user, test_kinds):
     job = submit("test.record", make_user(), range(1, 21), params={"chunk_size": 10, "fail_ids": [4, 15]})
     with pytest.raises(ValueError, match="still running"):
         retry_failed(job, job.owner)
-    runner.run_chunk(job.pk, 0)
-    runner.run_chunk(job.pk, 1)
+    runner.run_chunk(job.pk, 0, 1)
+    runner.run_chunk(job.pk, 1, 1)
     job.refresh_from_db()
     again = retry_failed(job, job.owner)
     assert again.total == 2 and again.retry_of == job
@@ -122,7 +123,7 @@ def test_retry_failed_makes_a_job_of_only_the_failed_ids(make_user, test_kinds):
     ) == [4, 15]
     assert JobFailure.objects.filter(job=job).count() == 2
     ok = submit("test.record", make_user(), [1])
-    runner.run_chunk(ok.pk, 0)
+    runner.run_chunk(ok.pk, 0, 1)
     with pytest.raises(ValueError, match="no failed items"):
         retry_failed(Job.objects.get(pk=ok.pk))
 
@@ -131,7 +132,7 @@ def test_stalled_chunks_are_resent_under_a_new_task_id(
     make_user, test_kinds, django_capture_on_commit_callbacks
 ):
     job = submit("test.record", make_user(), range(1, 21), params={"chunk_size": 10})
-    runner.claim_chunk(job.pk, 0)
+    lifecycle.claim(job.pk, 0)
     JobChunk.objects.filter(job=job).update(lease_until=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks() as callbacks:
         assert recover_stalled_chunks() == 2
