@@ -116,14 +116,15 @@ def start_celery_worker(
     return proc
 
 
-def start_daphne(database_url, log_path):
+def start_daphne(database_url, log_path, env=None):
     import urllib.request
 
     port = free_port()
     log = open(log_path, "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
-        cwd=ROOT, env=child_env(database_url), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, env=child_env(database_url, **(env or {})), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
 
