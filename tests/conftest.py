@@ -85,7 +85,11 @@ def s3_storage(seaweedfs, settings):
 
 @pytest.fixture(scope="session")
 def s3_celery_worker(seaweedfs, test_database_url, service_logs):
-    """A real Celery worker process whose default_storage is the session's SeaweedFS bucket."""
+    """A real Celery worker process whose default_storage is the session's SeaweedFS bucket.
+
+    It consumes nothing until a test takes it with `only_s3_worker`: the session's other tests
+    keep their jobs on the local-disk worker.
+    """
     from project.celery import app
 
     app.control.purge()
@@ -93,28 +97,33 @@ def s3_celery_worker(seaweedfs, test_database_url, service_logs):
         test_database_url, service_logs / "s3-worker.log", name=f"s3-{os.getpid()}@localhost",
         env={**seaweedfs.env, "JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4"},
     )  # fmt: skip
+    _set_consuming([proc.worker_name], False)
     yield proc
     stop_process(proc)
 
 
-@pytest.fixture
-def only_s3_worker(s3_celery_worker):
-    """Other workers of the session (local disk) stop consuming while a test needs the S3 one."""
+def _set_consuming(workers, consuming):
     from project.celery import app
 
-    others = [
-        name
-        for reply in app.control.ping(timeout=1) or []
-        for name in reply
-        if name != s3_celery_worker.worker_name
-    ]
+    if not workers:
+        return
+    control = app.control.add_consumer if consuming else app.control.cancel_consumer
     for queue in ("interactive", "bulk"):
-        if others:
-            app.control.cancel_consumer(queue, destination=others, reply=True, timeout=5)
+        control(queue, destination=workers, reply=True, timeout=5)
+
+
+@pytest.fixture
+def only_s3_worker(s3_celery_worker):
+    """For one test, the S3 worker alone consumes the queues (the local-disk ones pause)."""
+    from project.celery import app
+
+    name = s3_celery_worker.worker_name
+    others = [worker for reply in app.control.ping(timeout=1) or [] for worker in reply if worker != name]
+    _set_consuming(others, False)
+    _set_consuming([name], True)
     yield s3_celery_worker
-    for queue in ("interactive", "bulk"):
-        if others:
-            app.control.add_consumer(queue, destination=others, reply=True, timeout=5)
+    _set_consuming([name], False)
+    _set_consuming(others, True)
 
 
 @pytest.fixture(scope="session")

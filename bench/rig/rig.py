@@ -45,9 +45,11 @@ class Rig:
     # ------------------------------------------------------------------------------ lifecycle
 
     def __enter__(self):
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         self._previous_handlers = previous
-        for sig in previous:
+        # Ctrl-C too, even when started in the background with SIGINT ignored: all end in down().
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _raise_system_exit)
         teardown(self.log)  # whatever an earlier, killed run left behind
         try:

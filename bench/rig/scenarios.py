@@ -155,6 +155,7 @@ def pool_peak_memory(rig):
 def forced_thumbnails(rig):
     """Throughput of a thumbnails job with `force` over every file, on this many bulk hosts."""
     before = s3_requests_settled(rig)
+    throttled_before = {host.name: rig.cpu.throttled(host.cpu_group) for host in rig.bulk()}
     submitted = rig.probe("web", "db-submit-thumbnails", "rig", "--force")
     finished = wait_jobs(rig, [submitted["job_id"]])
     after = s3_requests_settled(rig)
@@ -163,7 +164,10 @@ def forced_thumbnails(rig):
         return {"ok": False, "error": "the job did not finish", "job": submitted}
     wall, running = job_seconds(job)
     _chunks, by_host = chunk_report(rig, [submitted["job_id"]])
-    throttled = {host.name: rig.cpu.throttled(host.cpu_group) for host in rig.bulk()}
+    throttled = {}
+    for host in rig.bulk():
+        now, then = rig.cpu.throttled(host.cpu_group), throttled_before[host.name]
+        throttled[host.name] = [now[0] - then[0], now[1] - then[1]] if now and then else None
     return {
         "files": job["total"], "status": job["status"], "done": job["done"], "failed": job["failed"],
         "seconds_submit_to_done": round(wall, 2), "seconds_running": round(running, 2),
