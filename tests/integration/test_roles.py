@@ -85,8 +85,9 @@ def test_two_workers_on_one_host_get_distinct_names(test_database_url, private_r
 
     # An app of its own on the private broker. Celery publishes control messages through the
     # app's producer pool whatever connection is passed, and CELERY_BROKER_URL in the environment
-    # beats broker=; the read/write URLs beat both.
-    app = Celery("roles-probe")
+    # beats broker=; the read/write URLs beat both. Not the current app: shared tasks of later
+    # tests must keep the session's.
+    app = Celery("roles-probe", set_as_current=False)
     app.conf.broker_read_url = app.conf.broker_write_url = private_redis
     app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     env = {"REDIS_URL": private_redis, "CELERY_BROKER_URL": private_redis,
@@ -101,6 +102,7 @@ def test_two_workers_on_one_host_get_distinct_names(test_database_url, private_r
 
         assert wait_until(both_answer, 90, "two role workers", workers[0], tmp_path / "w0.log") == expected
     finally:
+        app.close()
         for proc in workers:
             stop_process(proc)
 
