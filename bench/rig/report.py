@@ -64,15 +64,15 @@ def table(results):
         lines += [
             "",
             f"Library on PostgreSQL: {library['files']} files seeded in {library['seed_seconds']} s",
-            "| operation | files | status | submit -> done s | S3 requests |",
-            "|---|---|---|---|---|",
+            "| operation | files | status | submit -> done s | S3 requests | pool peak RSS (MB) |",
+            "|---|---|---|---|---|---|",
         ]
         for name in ("copy", "trash"):
             op = library[name]
             total = op["s3_requests"]["total"] or 0
-            lines.append(
-                f"| {name} | {op['total']} | {op['status']} | {op['seconds_submit_to_done']} | {total} |"
-            )
+            peak = max(op.get("pool_peak_rss_mb", {}).values(), default="-")
+            cells = [name, op["total"], op["status"], op["seconds_submit_to_done"], total, peak]
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
     if results.get("drills"):
         lines += ["", "Drills", "| drill | verdict | detail |", "|---|---|---|"]
         for name, drill in results["drills"].items():

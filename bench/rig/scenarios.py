@@ -139,17 +139,22 @@ def end_to_end(rig, images):
 
 
 def pool_peak_memory(rig):
-    """VmHWM (peak resident memory) of each bulk worker's pool processes, in MB."""
+    """VmHWM (peak resident memory) of each worker's pool processes, in MB, by host:pid."""
+    workers = [(host.name, host.procs.get("bulk")) for host in rig.bulk()]
+    workers.append(("web-interactive", rig.hosts["web"].procs.get("interactive")))
     peaks = {}
-    for host in rig.bulk():
-        proc = host.procs.get("bulk")
+    for name, proc in workers:
         if proc is None or proc.poll() is not None:
             continue
         for child in psutil.Process(proc.pid).children():
             status = Path(f"/proc/{child.pid}/status").read_text()
             hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
-            peaks[f"{host.name}:{child.pid}"] = round(int(hwm.split()[1]) / 1024, 1)
+            peaks[f"{name}:{child.pid}"] = round(int(hwm.split()[1]) / 1024, 1)
     return peaks
+
+
+def bulk_pool_peaks(peaks):
+    return {key: mb for key, mb in peaks.items() if not key.startswith("web-")}
 
 
 def forced_thumbnails(rig):
@@ -173,7 +178,7 @@ def forced_thumbnails(rig):
         "seconds_submit_to_done": round(wall, 2), "seconds_running": round(running, 2),
         "files_per_second": round(job["total"] / wall, 2) if wall else None,
         "chunks_by_host": by_host, "cpu_periods_throttled": throttled,
-        "pool_peak_rss_mb": pool_peak_memory(rig),
+        "pool_peak_rss_mb": bulk_pool_peaks(pool_peak_memory(rig)),
         "s3_requests": requests_delta(before, after, job["total"]),
         "ok": job["status"] == "succeeded" and job["failed"] == 0,
     }  # fmt: skip
@@ -232,6 +237,8 @@ def library_bench(rig, files):
             "status": job["status"], "total": job.get("total"),
             "seconds_submit_to_done": round(job_seconds(job)[0], 2) if job.get("finished") else None,
             "s3_requests": requests_delta(before, s3_requests_settled(rig), files),
+            # Peaks since each pool process started (seeding ran elsewhere, on the web host's shell).
+            "pool_peak_rss_mb": pool_peak_memory(rig),
         }  # fmt: skip
     return out
 
