@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format setup test-packages clean
+.PHONY: run test lint format setup test-packages clean rig
 
 run: setup
 	scripts/run.sh
@@ -41,6 +41,13 @@ static/vendor/.installed: package.json package-lock.json
 # run a worker with a wrong clock through libfaketime (package faketime).
 test-packages:
 	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium redis-server:redis-server faketime:faketime
+
+# Several hosts on this machine (network namespaces, cgroups; needs root and Debian's PostgreSQL):
+# web, 1-3 bulk hosts, an infra host with PostgreSQL, Redis and SeaweedFS. Prints a table, writes
+# bench/out/rig/. RIG_ARGS passes options, e.g. make rig RIG_ARGS="--hosts 2 --drills none".
+rig: setup
+	@scripts/ensure_system_packages.sh ip:iproute2 nsenter:util-linux redis-server:redis-server /usr/lib/postgresql:postgresql
+	$(BIN)/python -m bench.rig $(RIG_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles var

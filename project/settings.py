@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from project.media_storage import media_storage
 from project.secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -85,7 +87,14 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Seconds a database connection is reused (0: one per request/task). Across hosts, a persistent
+# connection spares a TCP + auth round trip per request; health checks drop a dead one first.
+CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", 0))
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a worker writes; IMMEDIATE transactions take the
     # write lock up front so two writers queue on the busy timeout instead of deadlocking.
@@ -120,6 +129,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media-not-public/"  # bytes are served only through owner-checked views
+# MEDIA_STORAGE=local (this disk, under MEDIA_ROOT) or s3 (AWS_* variables; project/media_storage.py).
+# Static files stay on each web host, served by whitenoise.
+STORAGES = {
+    "default": media_storage(os.environ),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", 80_000_000))
 # Uploads stream to temporary files on disk beyond this size, keeping the web process small.
@@ -151,7 +166,14 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler behind a Redis lease: start beat on several hosts and
+# only one dispatches, the others stand by (project/beat.py). The lease runs out this long after
+# its beat dies; a standby then takes over.
+CELERY_BEAT_SCHEDULER = "project.beat:SingleBeatScheduler"
+BEAT_LEASE_SECONDS = float(os.environ.get("BEAT_LEASE_SECONDS", 30))
+if BEAT_LEASE_SECONDS < 3:
+    raise ImproperlyConfigured("BEAT_LEASE_SECONDS must be at least 3 (it is renewed every third of it).")
+CELERY_BEAT_SYNC_EVERY = 1  # last_run_at is written after every dispatch, for a beat that takes over
 
 # Work per task is bounded: a chunk is killed (soft then hard) long before Redis would
 # consider its message lost and hand it to another worker.

@@ -1,8 +1,13 @@
 """Make sure a Redis is reachable and print shell `export` lines for it.
 
-Uses REDIS_URL when it answers; otherwise starts a private redis-server on a free port with its
-data under var/redis/ (installing Debian's redis-server with apt-get when missing and root).
-`make run` evals the output, and stops the server it started when it exits.
+With REDIS_URL set, that Redis must answer: if it does not, this is an error (a process that
+quietly used a Redis of its own would be cut off from every other host). With REDIS_URL unset,
+`make run` gets a private redis-server on a free port with its data under var/redis/ (installing
+Debian's redis-server with apt-get when missing and root); it evals the output and stops that
+server when it exits.
+
+`--check` (the role commands, scripts/role.sh): REDIS_URL must be set and answer; nothing is
+started and nothing printed.
 """
 
 import os
@@ -72,14 +77,26 @@ def start_private_redis(data_dir, persistent=True):
     return url, pid
 
 
+def require_answering(url):
+    if not answers(url):
+        sys.exit(
+            f"[redis] REDIS_URL={url} does not answer. Start that Redis (or fix the URL); "
+            "Mediaflow never falls back to a Redis of its own when REDIS_URL is set."
+        )
+
+
 def main():
     url = os.environ.get("REDIS_URL")
-    if url and answers(url):
+    if "--check" in sys.argv[1:]:
+        if not url:
+            sys.exit("[redis] REDIS_URL is not set: each role must use the Redis all hosts share.")
+        require_answering(url)
+        return
+    if url:
+        require_answering(url)
         log(f"using REDIS_URL={url}")
         print(f"export REDIS_URL={shlex.quote(url)}")
         return
-    if url:
-        log(f"REDIS_URL={url} does not answer: starting a local redis-server instead")
     url, pid = start_private_redis(ROOT / "var" / "redis")
     log(f"started redis-server pid {pid} at {url}")
     print(f"export REDIS_URL={shlex.quote(url)}")

@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p var
 
-eval "$(python scripts/ensure_redis.py)"
+redis_env="$(python scripts/ensure_redis.py)"  # a failure stops here (inside eval it would not)
+eval "$redis_env"
 stop_redis() {
   if [[ -n "${MEDIAFLOW_REDIS_PID:-}" ]] && kill -0 "$MEDIAFLOW_REDIS_PID" 2>/dev/null; then
     echo "[redis] stopping redis-server pid $MEDIAFLOW_REDIS_PID"

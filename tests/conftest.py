@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 
 from tests.support.processes import start_celery_worker, start_daphne, stop_process
+from tests.support.seaweedfs import start_seaweedfs
 
 
 def subprocess_database_url():
@@ -87,6 +88,86 @@ def celery_worker(test_database_url, service_logs):
 def live_server_url(test_database_url, service_logs):
     """daphne serving the real ASGI application (HTTP and websockets) on a free port."""
     url, proc = start_daphne(test_database_url, service_logs / "daphne.log")
+    yield url
+    stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server (SeaweedFS `weed mini`) with a bucket and keys, for this session.
+
+    Opt-in: only a test that asks for it (or for the fixtures below) starts it. `seaweedfs.env` is
+    MEDIA_STORAGE=s3 and the AWS_* variables, for this process's settings and for subprocesses.
+    """
+    server = start_seaweedfs(tmp_path_factory.mktemp("s3"), bucket="mediaflow-test")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(seaweedfs, settings):
+    """`default_storage` is, for this test, the S3 storage that settings.py builds from the same
+    environment; the bucket is emptied afterwards, so each test starts from nothing."""
+    from django.core.files.storage import default_storage
+
+    from project.media_storage import media_storage
+
+    settings.STORAGES = {**settings.STORAGES, "default": media_storage(seaweedfs.env)}
+    yield default_storage
+    client = seaweedfs.client()
+    keys = seaweedfs.keys()
+    for start in range(0, len(keys), 1000):
+        objects = [{"Key": key} for key in keys[start : start + 1000]]
+        client.delete_objects(Bucket=seaweedfs.bucket, Delete={"Objects": objects})
+
+
+@pytest.fixture(scope="session")
+def s3_celery_worker(seaweedfs, test_database_url, service_logs):
+    """A real Celery worker process whose default_storage is the session's SeaweedFS bucket.
+
+    It consumes nothing until a test takes it with `only_s3_worker`: the session's other tests
+    keep their jobs on the local-disk worker.
+    """
+    from project.celery import app
+
+    app.control.purge()
+    proc = start_celery_worker(
+        test_database_url, service_logs / "s3-worker.log", name=f"s3-{os.getpid()}@localhost",
+        env={**seaweedfs.env, "JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4"},
+    )  # fmt: skip
+    _set_consuming([proc.worker_name], False)
+    yield proc
+    stop_process(proc)
+
+
+def _set_consuming(workers, consuming):
+    from project.celery import app
+
+    if not workers:
+        return
+    control = app.control.add_consumer if consuming else app.control.cancel_consumer
+    for queue in ("interactive", "bulk"):
+        control(queue, destination=workers, reply=True, timeout=5)
+
+
+@pytest.fixture
+def only_s3_worker(s3_celery_worker):
+    """For one test, the S3 worker alone consumes the queues (the local-disk ones pause)."""
+    from project.celery import app
+
+    name = s3_celery_worker.worker_name
+    others = [worker for reply in app.control.ping(timeout=1) or [] for worker in reply if worker != name]
+    _set_consuming(others, False)
+    _set_consuming([name], True)
+    yield s3_celery_worker
+    _set_consuming([name], False)
+    _set_consuming(others, True)
+
+
+@pytest.fixture(scope="session")
+def s3_live_server_url(seaweedfs, test_database_url, service_logs):
+    """daphne serving the application with its media in the session's SeaweedFS bucket."""
+    url, proc = start_daphne(test_database_url, service_logs / "s3-daphne.log", env=seaweedfs.env)
     yield url
     stop_process(proc)
 

@@ -3,6 +3,7 @@ import stat
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
@@ -65,3 +66,100 @@ def test_sqlite_runs_in_wal_mode(db):
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0].lower() == "wal"
+
+
+def test_media_stays_on_local_disk_by_default():
+    from project.media_storage import media_storage
+
+    assert media_storage({}) == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # No fixed location: the storage follows MEDIA_ROOT.
+    assert settings.STORAGES["default"] == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    assert (
+        settings.STORAGES["staticfiles"]["BACKEND"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    )
+
+
+S3_ENV = {
+    "MEDIA_STORAGE": "s3",
+    "AWS_STORAGE_BUCKET_NAME": "media",
+    "AWS_S3_ENDPOINT_URL": "http://10.0.0.2:8333",
+    "AWS_ACCESS_KEY_ID": "key",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+}
+
+
+def test_s3_storage_options_come_from_django_storages_own_names():
+    from project.media_storage import media_storage
+
+    storage = media_storage(S3_ENV)
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    options = storage["OPTIONS"]
+    assert (options["bucket_name"], options["endpoint_url"]) == ("media", "http://10.0.0.2:8333")
+    assert (options["access_key"], options["secret_key"], options["region_name"]) == (
+        "key",
+        "secret",
+        "us-east-1",
+    )
+    assert options["client_config"].signature_version == "s3v4"
+    assert options["client_config"].s3 == {"addressing_style": "path"}
+    assert options["default_acl"] is None and options["file_overwrite"] is True
+    assert 0 < options["max_memory_size"] <= 8 * 1024 * 1024  # bounded: bigger objects spill to disk
+    assert options["querystring_expire"] == 300
+    assert options["transfer_config"].max_in_memory_upload_chunks == 2
+
+    tuned = media_storage({**S3_ENV, "AWS_S3_MAX_MEMORY_SIZE": "1048576", "AWS_QUERYSTRING_EXPIRE": "60",
+                           "AWS_S3_REGION_NAME": "eu-west-1"})["OPTIONS"]  # fmt: skip
+    assert (tuned["max_memory_size"], tuned["querystring_expire"], tuned["region_name"]) == (
+        1048576,
+        60,
+        "eu-west-1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MEDIA_STORAGE": "s3"}, "needs AWS_STORAGE_BUCKET_NAME, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"),
+        ({**S3_ENV, "AWS_S3_MAX_MEMORY_SIZE": "0"}, "AWS_S3_MAX_MEMORY_SIZE must be greater than 0"),
+        ({**S3_ENV, "AWS_QUERYSTRING_EXPIRE": "soon"}, "AWS_QUERYSTRING_EXPIRE must be a whole number"),
+        ({"MEDIA_STORAGE": "ftp"}, "MEDIA_STORAGE must be one of local, s3"),
+    ],
+)
+def test_bad_media_storage_configuration_is_refused_with_its_reason(env, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from project.media_storage import media_storage
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        media_storage(env)
+
+
+def _settings_in_subprocess(expression, **env):
+    """Print `expression` from a fresh process whose settings read `env`."""
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        f"from django.core.files.storage import default_storage; print({expression})"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return proc
+
+
+def test_conn_max_age_comes_from_the_environment():
+    default = _settings_in_subprocess("settings.DATABASES['default']['CONN_MAX_AGE']")
+    assert default.stdout.strip() == "0", default.stderr
+    persistent = _settings_in_subprocess(
+        "settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['CONN_HEALTH_CHECKS']",
+        CONN_MAX_AGE="60",
+    )
+    assert persistent.stdout.strip() == "60 True", persistent.stderr
+
+
+def test_a_process_started_with_media_storage_s3_uses_the_bucket():
+    proc = _settings_in_subprocess("default_storage.__class__.__name__", **S3_ENV)
+    assert proc.stdout.strip() == "S3Storage", proc.stderr
+    refused = _settings_in_subprocess("1", MEDIA_STORAGE="s3")
+    assert refused.returncode != 0 and "MEDIA_STORAGE=s3 needs" in refused.stderr
