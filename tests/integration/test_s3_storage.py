@@ -142,7 +142,7 @@ def test_a_20_mb_object_is_streamed_not_held_in_memory(seaweedfs):
 def test_upload_through_daphne_and_thumbnails_by_a_worker_keep_every_byte_in_the_bucket(
     s3_storage, seaweedfs, s3_live_server_url, only_s3_worker, make_user
 ):
-    from media_library.tokens import create_api_token
+    from media_library.api.tokens import create_api_token
 
     from media_library.models import Blob
 
