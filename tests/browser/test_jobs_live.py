@@ -75,16 +75,9 @@ document.addEventListener("htmx:wsOpen", () => { window.__wsOpen = true; });
 
 
 def console_errors(page):
-    """Console errors of the page, but the favicon's (a separate matter)."""
+    """Every console error of the page (the favicon's included: it is served)."""
     errors = []
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(message.text)
-            if message.type == "error" and "favicon" not in (message.location or {}).get("url", "")
-            else None
-        ),
-    )
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     return errors
 
 

@@ -143,7 +143,6 @@ def test_upload_through_daphne_and_thumbnails_by_a_worker_keep_every_byte_in_the
     s3_storage, seaweedfs, s3_live_server_url, only_s3_worker, make_user
 ):
     from media_library.api.tokens import create_api_token
-
     from media_library.models import Blob
 
     _token, key = create_api_token(make_user())

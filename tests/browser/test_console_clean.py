@@ -1,0 +1,42 @@
+"""Every page a user or an operator opens loads without a console error or a failed request:
+no missing favicon, no htmx error for job cards the panel does not show yet."""
+
+import pytest
+from playwright.sync_api import expect
+
+from jobs.services import submit
+from tests.support.page_rows import make_files, make_folder
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PASSWORD = "a-long-password-1"
+WATCH_HTMX_ERRORS = """
+window.__htmxErrors = [];
+for (const name of ["htmx:error", "htmx:oobErrorNoTarget", "htmx:swapError", "htmx:wsError"]) {
+  document.addEventListener(name, () => window.__htmxErrors.push(name));
+}
+"""
+
+
+def test_pages_load_without_console_errors_or_failed_requests(page, celery_worker, test_kinds, make_user):
+    user = make_user("opal", password=PASSWORD, is_staff=True, is_superuser=True)
+    folder = make_folder(user, "Trip")
+    make_files(user, 5, folder=folder)
+    # More finished jobs than the panel shows: the socket's snapshot carries cards the page lacks.
+    jobs = [submit("test.record", user, [n]) for n in range(12)]
+    problems = []
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+    page.add_init_script(WATCH_HTMX_ERRORS)
+    page.goto("/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#dashboard-title")).to_be_visible()
+    for path in ["/", "/library/", f"/library/folders/{folder.pk}/", "/library/trash/", "/library/upload/",
+                 "/jobs/", f"/jobs/{jobs[0].pk}/", "/account/token/", "/admin/",
+                 "/admin/django_celery_beat/periodictask/"]:  # fmt: skip
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__htmxErrors") == [], path
+    assert problems == []
