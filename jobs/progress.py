@@ -18,6 +18,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,59 @@ def schedule_trailing_publish(job_id):
         from jobs.dispatch import send_trailing_publish
 
         send_trailing_publish(job_id, interval / 1000)
+
+
+def _kind_of(job):
+    from jobs.registry import get_kind
+
+    try:
+        return get_kind(job.kind)
+    except LookupError:
+        return None
+
+
+def result_link(job):
+    """The kind's ResultLink for this job (e.g. its download), or None; a failing hook shows none."""
+    kind = _kind_of(job)
+    if kind is None or kind.result_link is None:
+        return None
+    try:
+        return kind.result_link(job)
+    except Exception:
+        logger.exception("jobs: result_link of job %s (%s) failed", job.pk, job.kind)
+        return None
+
+
+def byte_meter(job):
+    """{done, total, rate, eta} in bytes for kinds that report bytes (JobKind.byte_progress)."""
+    kind = _kind_of(job)
+    if kind is None or kind.byte_progress is None:
+        return None
+    try:
+        measured = kind.byte_progress(job)
+    except Exception:
+        logger.exception("jobs: byte_progress of job %s (%s) failed", job.pk, job.kind)
+        return None
+    if not measured:
+        return None
+    done, total = measured
+    rate = eta = None
+    if job.started and done:
+        elapsed = ((job.finished or timezone.now()) - job.started).total_seconds()
+        rate = done / elapsed if elapsed > 0 else None
+    if job.is_active and rate:
+        eta = max(0, round((total - done) / rate))
+    return {"done": done, "total": total, "rate": rate, "eta": eta}
+
+
+def card_extras(job):
+    """What the job's kind adds to its card: bytes (with rate and ETA), a result link, Retry."""
+    kind = _kind_of(job)
+    return {
+        "bytes": byte_meter(job),
+        "link": result_link(job) if not job.is_active else None,
+        "retryable": kind.retryable if kind is not None else True,
+    }
 
 
 def render_card(job, *, oob=True):

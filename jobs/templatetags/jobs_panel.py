@@ -1,5 +1,6 @@
 from django import template
 
+from jobs.progress import card_extras
 from jobs.selectors import panel_jobs
 
 register = template.Library()
@@ -12,3 +13,9 @@ def jobs_panel(context):
 
     request = context["request"]
     return {"jobs": with_labels(panel_jobs(request.user)), "request": request}
+
+
+@register.simple_tag
+def job_extras(job):
+    """`{% job_extras job as extra %}` in the job card: what the job's kind adds (see card_extras)."""
+    return card_extras(job)
