@@ -74,6 +74,27 @@ def resolve_conflicting_name(name, taken):
     return candidate
 
 
+class CaseInsensitiveNames:
+    """The names taken in one directory of a ZIP, compared as the file systems it is unpacked on
+    (Windows, macOS) compare them: "Photo.jpg" takes "photo.jpg". `claim` picks the first free
+    name through resolve_conflicting_name ("photo (2).jpg") and reserves it."""
+
+    def __init__(self, names=()):
+        self._keys = {self._key(name) for name in names}
+
+    @staticmethod
+    def _key(name):
+        return unicodedata.normalize("NFC", name).casefold()
+
+    def __contains__(self, name):
+        return self._key(name) in self._keys
+
+    def claim(self, wanted):
+        name = resolve_conflicting_name(wanted, self)
+        self._keys.add(self._key(name))
+        return name
+
+
 class NameAllocator:
     """Hands out free names in one folder (or the root) for a batch, with few queries.
 

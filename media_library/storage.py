@@ -1,14 +1,23 @@
 """Every name Mediaflow gives a stored file, and every read and write of those files.
 
-Two kinds of stored files, both keyed by the SHA-256 of the original bytes and fanned out by its
-first two byte pairs so no directory grows huge:
+Two kinds of stored files keyed by the SHA-256 of the original bytes, fanned out by its first two
+byte pairs so no directory grows huge, and the ZIP downloads:
 
 - a blob's bytes: `blobs/ab/cd/<sha256>`;
-- its renditions (WebP previews made by the thumbnails job): `thumbs/ab/cd/<sha256>-<size>.webp`.
+- its renditions (WebP previews made by the thumbnails job): `thumbs/ab/cd/<sha256>-<size>.webp`;
+- an archive job's files, all under `archives/<job id>/`: the part each chunk writes,
+  `part-<chunk:06>-<token>`, and the finished archive, `archive-<token>.zip`. The token is new
+  for every attempt, so no two writers ever share an object; the database says which objects are
+  the real ones (media_library.archives).
 
 Nothing else builds these names. Everything goes through Django's `default_storage` (never the
-file system), so another backend (object storage) plugs in here and nowhere else.
+file system), so another backend (object storage) plugs in here and nowhere else: archives are
+written through `open_for_writing` (on S3 the backend's writable file is a multipart upload) and
+served through `archive_redirect_url` (on S3 a presigned URL).
 """
+
+import os
+from contextlib import closing, suppress
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -17,7 +26,11 @@ from media_library.imaging import RENDITION_SIZES
 
 BLOB_DIRECTORY = "blobs"
 RENDITION_DIRECTORY = "thumbs"
-STORED_DIRECTORIES = (BLOB_DIRECTORY, RENDITION_DIRECTORY)
+STORED_DIRECTORIES = (BLOB_DIRECTORY, RENDITION_DIRECTORY)  # content-addressed (the orphan sweep's)
+ARCHIVE_DIRECTORY = "archives"
+# Bytes per read when streaming stored files: big enough that a read costs little per byte, small
+# enough that a worker's memory stays flat however big the file or archive.
+READ_BLOCK = 1024 * 1024
 
 
 def _fanned_out(directory, sha256):
@@ -96,3 +109,125 @@ def delete_stored_files(sha256):
     """Remove a blob's bytes and renditions; a missing file is not an error (deleting twice is fine)."""
     for name in stored_names(sha256):
         default_storage.delete(name)
+
+
+def open_blob_blocks(sha256):
+    """The blob's bytes as an iterator of blocks of at most READ_BLOCK (close it when done).
+
+    The first block is read here, so missing bytes raise FileNotFoundError before anything is
+    handed out (a storage may open lazily and only fail on the first read).
+    """
+    return _blocks_of(default_storage.open(blob_name(sha256), "rb"))
+
+
+def _blocks_of(handle, start=0, length=None):
+    try:
+        if start:
+            handle.seek(start)
+        remaining = length
+        first = handle.read(READ_BLOCK if remaining is None else min(READ_BLOCK, remaining))
+    except BaseException:
+        handle.close()
+        raise
+    return _stream(handle, first, None if remaining is None else remaining - len(first))
+
+
+def _stream(handle, block, remaining):
+    with handle:
+        while block:
+            yield block
+            if remaining is not None and remaining <= 0:
+                return
+            block = handle.read(READ_BLOCK if remaining is None else min(READ_BLOCK, remaining))
+            if remaining is not None:
+                remaining -= len(block)
+
+
+# --- archives -------------------------------------------------------------------------------
+
+
+def archive_directory(job_id):
+    return f"{ARCHIVE_DIRECTORY}/{job_id}"
+
+
+def archive_part_name(job_id, index, token):
+    """Where one attempt of chunk `index` of an archive job writes its part."""
+    return f"{archive_directory(job_id)}/part-{int(index):06d}-{token}"
+
+
+def archive_file_name(job_id, token):
+    """Where one attempt of the assembly writes the finished archive."""
+    return f"{archive_directory(job_id)}/archive-{token}.zip"
+
+
+def open_for_writing(name):
+    """A writable binary file at `name`, replacing what is there; close it to finish the object.
+
+    On local disk the directories are made first; on a backend without paths (object storage)
+    the backend's own writable file streams the bytes (a multipart upload on S3).
+    """
+    try:
+        path = default_storage.path(name)
+    except NotImplementedError:
+        return default_storage.open(name, "wb")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return default_storage.open(name, "wb")
+
+
+def copy_stored(name, out):
+    """Stream the stored object `name` into the writable `out`, a block at a time; returns bytes."""
+    copied = 0
+    with closing(_blocks_of(default_storage.open(name, "rb"))) as blocks:
+        for block in blocks:
+            out.write(block)
+            copied += len(block)
+    return copied
+
+
+def open_stored_range(name, start=0, length=None):
+    """Blocks of `length` bytes (None: to the end) of the stored object `name` from `start`."""
+    return _blocks_of(default_storage.open(name, "rb"), start, length)
+
+
+def archive_redirect_url(name, download_name):
+    """Where a client should fetch an archive from directly, or None to stream it through the view.
+
+    Local disk: None, the download view streams it (with Range). On object storage this is the
+    one place to return a short-lived presigned URL carrying the Content-Disposition, so the bytes
+    never pass through the web process.
+    """
+    return None
+
+
+def delete_stored(name):
+    """Remove one stored object (an archive attempt that lost); missing is fine."""
+    default_storage.delete(name)
+
+
+def archive_job_ids():
+    """The job ids that have a directory under archives/ (to find files no archive row owns)."""
+    try:
+        directories, _files = default_storage.listdir(ARCHIVE_DIRECTORY)
+    except FileNotFoundError:
+        return []
+    return directories
+
+
+def delete_archive_files(job_id, keep=()):
+    """Remove an archive job's stored files but those in `keep` (its parts, failed attempts, or
+    everything). A missing file is not an error: deleting twice is fine."""
+    directory = archive_directory(job_id)
+    try:
+        _subdirectories, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for file_name in files:
+        name = f"{directory}/{file_name}"
+        if name not in keep:
+            default_storage.delete(name)
+            removed += 1
+    if not keep:
+        with suppress(OSError):
+            default_storage.delete(directory)  # the empty directory, on local disk
+    return removed

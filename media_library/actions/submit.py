@@ -2,14 +2,12 @@
 
 It reads top to bottom, each step in its own module and each module entered once: the action
 from the registry, the files from the selection, the parameters from the action, then ONE job
-over all the files (their ids stream from the database into the job's chunk rows).
+over all the files (the action's submit_job: their ids stream from the database into the job's
+chunk rows).
 """
 
-import jobs
 from media_library.actions.registry import get_action
 from media_library.actions.selection import SelectionError, nothing_to_do, resolve
-
-ID_BATCH = 2000  # ids read from the database per round trip while the job's chunk rows are written
 
 
 def submit_action(owner, name, request, *, max_ticked=None):
@@ -24,5 +22,5 @@ def submit_action(owner, name, request, *, max_ticked=None):
     if not files.exists():
         raise SelectionError(nothing_to_do(action))
     params = action.clean_params(owner.pk, request, files)
-    job = jobs.submit(action.kind, owner, files.iterator(chunk_size=ID_BATCH), params=params)
+    job = action.submit_job(owner, files, request, params)
     return job, job.total
