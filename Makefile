@@ -37,9 +37,10 @@ static/vendor/.installed: package.json package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-ws/dist/ws.js static/vendor/
 	touch $@
 
-# The tests start their own redis-server and drive Debian's chromium (never a downloaded browser).
+# The tests start their own redis-server and drive Debian's chromium (never a downloaded browser);
+# archives are checked with Info-ZIP unzip and libarchive's bsdtar besides Python's zipfile.
 test-packages:
-	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium redis-server:redis-server
+	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium redis-server:redis-server unzip:unzip bsdtar:libarchive-tools
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles var
