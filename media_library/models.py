@@ -189,7 +189,8 @@ class Archive(models.Model):
 
     One per job. Its files live in storage under `archives/<job id>/`; the rows say which objects
     there are real: each part's `object_name` (set in the transaction that records its chunk
-    done) and, once assembled, the archive's. Anything else there is a dead attempt's leftover.
+    done) and, once assembled, `stored_objects`: the parts and the tail that make the ZIP, in
+    order. Anything else there is a dead attempt's leftover.
     """
 
     class Status(models.TextChoices):
@@ -207,7 +208,9 @@ class Archive(models.Model):
     file_count = models.PositiveIntegerField(default=0)
     bytes_total = models.BigIntegerField(default=0)  # what the selected files weigh
     bytes_done = models.BigIntegerField(default=0)  # of those, in parts recorded so far
-    object_name = models.CharField(max_length=255, blank=True, default="")
+    # [[stored name, size], ...]: the ZIP's bytes are these objects one after another (the last
+    # one is the tail: MISSING.txt, the central directory and the end records).
+    stored_objects = models.JSONField(default=list, blank=True)
     size = models.BigIntegerField(default=0)  # of the finished archive
     entry_count = models.PositiveIntegerField(default=0)
     lease_token = models.CharField(max_length=32, blank=True, default="")

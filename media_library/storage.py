@@ -6,18 +6,19 @@ byte pairs so no directory grows huge, and the ZIP downloads:
 - a blob's bytes: `blobs/ab/cd/<sha256>`;
 - its renditions (WebP previews made by the thumbnails job): `thumbs/ab/cd/<sha256>-<size>.webp`;
 - an archive job's files, all under `archives/<job id>/`: the part each chunk writes,
-  `part-<chunk:06>-<token>`, and the finished archive, `archive-<token>.zip`. The token is new
-  for every attempt, so no two writers ever share an object; the database says which objects are
-  the real ones (media_library.archives).
+  `part-<chunk:06>-<token>`, and the tail the assembly writes, `tail-<token>`; the ZIP is those
+  objects one after another. The token is new for every attempt, so no two writers ever share an
+  object; the database says which objects are the real ones (media_library.archives).
 
 Nothing else builds these names. Everything goes through Django's `default_storage` (never the
 file system), so another backend (object storage) plugs in here and nowhere else: archives are
-written through `open_for_writing` (on S3 the backend's writable file is a multipart upload) and
-served through `archive_redirect_url` (on S3 a presigned URL).
+written through `open_for_writing` (on S3 the backend's writable file is a multipart upload),
+read back through `open_stored_sequence` and served through `archive_redirect_url` (on S3 a
+presigned URL).
 """
 
 import os
-from contextlib import closing, suppress
+from contextlib import suppress
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -155,9 +156,10 @@ def archive_part_name(job_id, index, token):
     return f"{archive_directory(job_id)}/part-{int(index):06d}-{token}"
 
 
-def archive_file_name(job_id, token):
-    """Where one attempt of the assembly writes the finished archive."""
-    return f"{archive_directory(job_id)}/archive-{token}.zip"
+def archive_tail_name(job_id, token):
+    """Where one attempt of the assembly writes the archive's tail (MISSING.txt, the central
+    directory, the end records), the object that follows the parts."""
+    return f"{archive_directory(job_id)}/tail-{token}"
 
 
 def open_for_writing(name):
@@ -174,27 +176,53 @@ def open_for_writing(name):
     return default_storage.open(name, "wb")
 
 
-def copy_stored(name, out):
-    """Stream the stored object `name` into the writable `out`, a block at a time; returns bytes."""
-    copied = 0
-    with closing(_blocks_of(default_storage.open(name, "rb"))) as blocks:
-        for block in blocks:
-            out.write(block)
-            copied += len(block)
-    return copied
+def stored_size(name):
+    """The size of a stored object; FileNotFoundError when it is not there."""
+    try:
+        return default_storage.size(name)
+    except OSError as error:
+        raise FileNotFoundError(name) from error
 
 
-def open_stored_range(name, start=0, length=None):
-    """Blocks of `length` bytes (None: to the end) of the stored object `name` from `start`."""
-    return _blocks_of(default_storage.open(name, "rb"), start, length)
+def open_stored_sequence(objects, start=0, length=None):
+    """Blocks of `length` bytes (None: to the end) from `start` of the stored objects `objects`
+    ([name, size] pairs) read one after another as if they were one file: how an archive's parts
+    and tail are served. The first object is opened here (FileNotFoundError before any block)."""
+    total = sum(size for _name, size in objects)
+    length = total - start if length is None else min(length, total - start)
+    pieces = []  # (name, offset in it, bytes to read)
+    offset = 0
+    for name, size in objects:
+        first = max(start, offset)
+        last = min(start + length, offset + size)
+        if first < last:
+            pieces.append((name, first - offset, last - first))
+        offset += size
+    if not pieces:
+        return iter(())
+    head = _blocks_of(default_storage.open(pieces[0][0], "rb"), pieces[0][1], pieces[0][2])
+    return _chain(head, pieces[1:])
 
 
-def archive_redirect_url(name, download_name):
+def _chain(head, rest):
+    blocks = head
+    try:
+        yield from blocks
+        for name, offset, count in rest:
+            blocks.close()
+            blocks = _blocks_of(default_storage.open(name, "rb"), offset, count)
+            yield from blocks
+    finally:
+        blocks.close()
+
+
+def archive_redirect_url(objects, download_name):
     """Where a client should fetch an archive from directly, or None to stream it through the view.
 
-    Local disk: None, the download view streams it (with Range). On object storage this is the
-    one place to return a short-lived presigned URL carrying the Content-Disposition, so the bytes
-    never pass through the web process.
+    Local disk: None; the download view streams the archive's objects in order (with Range). On
+    object storage this is the one place to flip: the assembly composes the parts server-side into
+    one object (S3 UploadPartCopy, no bytes through a worker) and this returns a short-lived
+    presigned URL for it with the Content-Disposition, so no byte passes through the web process.
     """
     return None
 

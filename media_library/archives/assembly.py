@@ -1,25 +1,29 @@
-"""The last step of an archive: stitch its parts into one ZIP (or discard them), from a worker.
+"""The last step of an archive: put its parts in order and write its tail (or discard the parts).
+
+The committed parts ARE the archive's bytes: each holds its entries' local headers, data and
+descriptors with offsets counted from the part's start. The assembly writes only a tail, one
+small object with MISSING.txt (when files were missing), the central directory (each entry's
+offset moved by its part's place in the archive) and the end records, and records the ZIP as
+those objects one after another (Archive.stored_objects); the download streams them in order.
+Streaming the parts into one new file instead would write every byte twice: measured by
+bench/bench_archive.py, that copy took as long as building the parts once the disk's write-back
+was the limit, and doubled the space until the parts were deleted.
 
 `finish_archive` runs as a task on the bulk queue (media_library.tasks.assemble_archive), sent by
 the archive kind's on_finish once the job has finished, and sent again by the archive sweep when
 that message was lost or an assembler died. It may run any number of times, at once or in turn:
 
 - claim: one conditional UPDATE makes the archive `assembling` under a fresh lease token, only if
-  it is `building`, or `assembling` under a lease that ran out (a dead assembler's). The lease is
-  short and renewed as the parts are copied;
-- write: the parts' bytes, streamed one after another into a NEW archive object (named with the
-  token), then MISSING.txt when files were missing, then the central directory (each entry's
-  offset moved by its part's place in the archive) and the end records;
-- finish: one conditional UPDATE (still our token) makes the archive `ready` with its object,
-  size and expiry and deletes the parts' rows, in one transaction; after the commit every other
-  object of the job (the parts, dead attempts) is deleted. An assembler that lost its lease sees
-  that UPDATE change nothing and deletes its own object instead.
+  it is `building`, or `assembling` under a lease that ran out (a dead assembler's);
+- write: the tail, to a NEW object named with the token (each part's size checked in storage
+  first: a recorded part is whole, or the archive is not made);
+- finish: one conditional UPDATE (still our token) makes the archive `ready` with its objects,
+  size and expiry and deletes the parts' rows, in one transaction; after the commit every object
+  of the job not in the archive (dead attempts' parts and tails) is deleted. An assembler that
+  lost its lease sees that UPDATE change nothing and deletes its own tail instead.
 
 Any error gives the claim back (the archive is `building` again) and is raised, for the task to
 retry transient ones with back-off; after MAX_ATTEMPTS claims the archive is failed for good.
-
-Cost: the bytes are read and written once more than the parts were (parts, then the archive),
-sequentially, in blocks of READ_BLOCK; bench/bench_archive.py measures it.
 """
 
 import logging
@@ -97,9 +101,9 @@ def assemble(archive):
     token = _claim(archive)
     if token is None:
         return "not claimed"
-    name = storage.archive_file_name(archive.job_id, token)
+    name = storage.archive_tail_name(archive.job_id, token)
     try:
-        size, count = write_archive(archive, name, Lease(archive, token))
+        objects, count = write_tail(archive, name, Lease(archive, token))
     except LostLease:
         storage.delete_stored(name)
         return "lost the lease"
@@ -109,8 +113,9 @@ def assemble(archive):
     now = timezone.now()
     expires = now + timedelta(hours=settings.ARCHIVE_RETENTION_HOURS)
     with transaction.atomic():
+        size = sum(object_size for _name, object_size in objects)
         won = Archive.objects.filter(pk=archive.pk, lease_token=token).update(
-            status=Archive.Status.READY, object_name=name, size=size, entry_count=count, ready_at=now,
+            status=Archive.Status.READY, stored_objects=objects, size=size, entry_count=count, ready_at=now,
             expires_at=expires, lease_token="", lease_until=None, error="",
         )  # fmt: skip
         if won:
@@ -118,15 +123,15 @@ def assemble(archive):
     if not won:
         storage.delete_stored(name)
         return "lost the lease"
-    storage.delete_archive_files(archive.job_id, keep={name})
+    storage.delete_archive_files(archive.job_id, keep={object_name for object_name, _size in objects})
     publish_job(archive.job_id, force=True)  # the card now offers the download
     logger.info("archive %s ready: %s entries, %s bytes", archive.pk, count, size)
     return "ready"
 
 
 def _give_back(archive, token, name, error):
-    """After a failed attempt: our object goes, the archive is `building` again (or failed for
-    good after MAX_ATTEMPTS), so a retry can claim it at once."""
+    """After a failed attempt: our tail goes, the archive is `building` again (or failed for good
+    after MAX_ATTEMPTS), so a retry can claim it at once."""
     logger.warning("assembly of archive %s failed: %r", archive.pk, error)
     try:
         storage.delete_stored(name)
@@ -141,27 +146,30 @@ def _give_back(archive, token, name, error):
     mine.update(status=Archive.Status.BUILDING, lease_token="", lease_until=None, error=reason)
 
 
-def write_archive(archive, name, lease):
-    """Write the whole archive to the stored object `name`; returns (size, entry count)."""
+def write_tail(archive, name, lease):
+    """Write the archive's tail to the stored object `name`; returns ([[name, size], ...] of the
+    whole ZIP in order, its entry count)."""
     parts = ArchivePart.objects.filter(archive=archive).order_by("index")
-    bases, offset = {}, 0
+    objects, bases, offset = [], {}, 0
+    for index, object_name, size in parts.values_list("index", "object_name", "size").iterator():
+        lease.keep()
+        if not object_name:
+            continue  # its chunk failed: its files are listed in MISSING.txt
+        stored = storage.stored_size(object_name)
+        if stored != size:
+            raise OSError(f"part {index} holds {stored} bytes where {size} were recorded")
+        objects.append([object_name, size])
+        bases[index] = offset
+        offset += size
     with storage.open_for_writing(name) as out:
-        for index, object_name, size in parts.values_list("index", "object_name", "size").iterator():
-            lease.keep()
-            if not object_name:
-                continue  # its chunk failed: its files are listed in MISSING.txt
-            copied = storage.copy_stored(object_name, out)
-            if copied != size:
-                raise OSError(f"part {index} holds {copied} bytes where {size} were recorded")
-            bases[index] = offset
-            offset += size
         writer = EntryWriter(out, start=offset)
         missing = None
         if archive.job.failed:
             lines = _missing_lines(archive.job.failed, parts)
             missing = writer.add(archive.missing_name, dos_time(), _blocks(lines))
         count = writer.central_directory(_directory(parts, bases, missing))
-    return writer.offset, count
+    objects.append([name, writer.offset - offset])
+    return objects, count
 
 
 def _directory(parts, bases, missing):

@@ -40,7 +40,7 @@ def expire_archives(now=None):
     expired = 0
     for archive_id, job_id in due.order_by("expires_at").values_list("id", "job_id")[:BATCH]:
         if Archive.objects.filter(pk=archive_id, status=Archive.Status.READY).update(
-            status=Archive.Status.EXPIRED, object_name=""
+            status=Archive.Status.EXPIRED, stored_objects=[]
         ):
             ArchivePart.objects.filter(archive_id=archive_id).delete()
             if job_id:

@@ -115,12 +115,12 @@ def archive_download(request, job_id):
         gone = HttpResponse("This ZIP has expired: make a new one.", status=410, content_type="text/plain")
         return _protect(gone)
     disposition = content_disposition("attachment", archive.name)
-    redirect = archive_redirect_url(archive.object_name, archive.name)
+    redirect = archive_redirect_url(archive.stored_objects, archive.name)
     if redirect:
         return _protect(HttpResponseRedirect(redirect))
     try:
         response = stored_object_response(
-            request, archive.object_name, archive.size, content_type="application/zip",
+            request, archive.stored_objects, archive.size, content_type="application/zip",
             etag=f'"{archive.job_id.hex}-{archive.size}"', headers={"Content-Disposition": disposition},
         )  # fmt: skip
     except FileNotFoundError:

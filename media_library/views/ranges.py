@@ -1,4 +1,4 @@
-"""Streaming a stored object with a correct Content-Length and a single HTTP Range (RFC 9110 §14).
+"""Streaming stored bytes with a correct Content-Length and a single HTTP Range (RFC 9110 §14).
 
 `Range: bytes=a-b`, `bytes=a-` and `bytes=-n` give 206 with Content-Range; a range starting past
 the end gives 416 with `Content-Range: bytes */size`; anything else (several ranges, another
@@ -53,9 +53,10 @@ async def _async_blocks(blocks):
         await sync_to_async(blocks.close, thread_sensitive=False)()
 
 
-def stored_object_response(request, name, size, *, content_type, etag, headers):
-    """The stored object `name` of `size` bytes, whole or the requested range; FileNotFoundError
-    (before any header is sent) when it is gone."""
+def stored_object_response(request, objects, size, *, content_type, etag, headers):
+    """The stored objects `objects` ([name, size], read one after another) as one body of `size`
+    bytes, whole or the requested range; FileNotFoundError (before any header is sent) when the
+    first object it needs is gone."""
     wanted = parse_range(request.headers.get("Range"), size)
     if_range = request.headers.get("If-Range")
     if wanted is not None and if_range is not None and if_range.strip() != etag:
@@ -67,7 +68,7 @@ def stored_object_response(request, name, size, *, content_type, etag, headers):
         return response
     start, end = wanted or (0, size - 1)
     length = max(0, end - start + 1)
-    blocks = storage.open_stored_range(name, start, length)  # opened here: a missing object is a 404
+    blocks = storage.open_stored_sequence(objects, start, length)  # opened here: missing is a 404
     response = StreamingHttpResponse(
         _async_blocks(blocks), status=206 if wanted else 200, content_type=content_type
     )

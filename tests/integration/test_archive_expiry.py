@@ -67,9 +67,10 @@ def test_expiry_removes_the_zip_and_its_bytes(celery_worker, schedule, make_user
     default_storage.save(stray, ContentFile(b"left by a job that was deleted"))
 
     result = app.send_task(schedule.task).get(timeout=30)  # the task the schedule names
-    assert result == {"expired": 0, "resent": 0, "leftovers": 1}
+    # Earlier tests' archive files (their rows are gone with the test database's flush) go too.
+    assert result["expired"] == 0 and result["resent"] == 0 and result["leftovers"] >= 1
     assert not default_storage.exists(stray)
-    assert default_storage.exists(archive.object_name)  # not due yet
+    assert all(default_storage.exists(name) for name, _size in archive.stored_objects)  # not due yet
 
     Archive.objects.filter(pk=archive.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert app.send_task(schedule.task).get(timeout=30)["expired"] == 1

@@ -5,6 +5,7 @@ middle of writing its part, a duplicate delivery, an assembly that fails half wa
 a dead assembler's lease, a lost on_finish message, a cancelled job.
 """
 
+import errno
 import hashlib
 from datetime import timedelta
 
@@ -23,7 +24,13 @@ from media_library.archives import assembly, building
 from media_library.archives.expiry import stalled_archives
 from media_library.folders import create_folder
 from media_library.models import Archive, ArchivePart
-from tests.support.archives import build_in_process, image_file, read_zip_bytes, stored_archive_bytes
+from tests.support.archives import (
+    archive_object_files,
+    build_in_process,
+    image_file,
+    read_zip_bytes,
+    stored_archive_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -105,9 +112,29 @@ def test_a_chunk_killed_mid_write_retried_and_delivered_twice_still_makes_one_va
     assert assembly.finish_archive(archive.pk) == "ready"
     archive.refresh_from_db()
     assert_exact_archive(archive, files)
-    assert stored_files(job) == [archive.object_name.rsplit("/", 1)[1]]  # every other object gone
+    assert stored_files(job) == archive_object_files(archive)  # 3 parts + the tail; the rest is gone
+    assert len(archive.stored_objects) == 4
     assert not ArchivePart.objects.filter(archive=archive).exists()
     assert assembly.finish_archive(archive.pk) == "not claimed"  # once ready, it stays as it is
+
+
+class FillsUp:
+    """A writable stored file whose disk fills up after `room` bytes."""
+
+    def __init__(self, inner, room):
+        self.inner, self.room = inner, room
+
+    def write(self, data):
+        if self.room < len(data):
+            raise OSError(errno.ENOSPC, "No space left on device (simulated)")
+        self.room -= len(data)
+        return self.inner.write(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.inner.close()
 
 
 def test_an_assembly_that_fails_half_way_gives_its_claim_back_and_the_retry_succeeds(thirty, monkeypatch):
@@ -115,25 +142,31 @@ def test_an_assembly_that_fails_half_way_gives_its_claim_back_and_the_retry_succ
     for index in range(3):
         runner.run_chunk(job.pk, index)
     archive = Archive.objects.get(job=job)
-    real_copy = storage.copy_stored
-    copies = []
-
-    def disk_error_on_the_second_part(name, out):
-        copies.append(name)
-        if len(copies) == 2:
-            raise OSError("No space left on device (simulated)")
-        return real_copy(name, out)
-
-    monkeypatch.setattr(storage, "copy_stored", disk_error_on_the_second_part)
-    with pytest.raises(OSError):
-        assembly.finish_archive(archive.pk)
+    real_open = storage.open_for_writing
+    monkeypatch.setattr(storage, "open_for_writing", lambda name: FillsUp(real_open(name), room=1000))
+    with pytest.raises(OSError, match="No space"):
+        assembly.finish_archive(archive.pk)  # the tail was half written when the disk filled up
     archive.refresh_from_db()
     assert (archive.status, archive.attempts) == ("building", 1) and "No space" in archive.error
-    assert len(stored_files(job)) == 3  # the half-written archive is gone, the parts are kept
-    monkeypatch.setattr(storage, "copy_stored", real_copy)
+    assert len(stored_files(job)) == 3  # the half-written tail is gone, the parts are kept
+    monkeypatch.setattr(storage, "open_for_writing", real_open)
     assert assembly.finish_archive(archive.pk) == "ready"  # what the task's retry does
     archive.refresh_from_db()
     assert_exact_archive(archive, files)
+
+
+def test_a_part_that_is_not_whole_in_storage_is_never_served(thirty):
+    job, _files = thirty
+    for index in range(3):
+        runner.run_chunk(job.pk, index)
+    part = ArchivePart.objects.get(archive__job=job, index=1)
+    with default_storage.open(part.object_name, "wb") as handle:  # lost its last bytes somehow
+        handle.write(b"PK\x03\x04 truncated")
+    archive = Archive.objects.get(job=job)
+    with pytest.raises(OSError, match="part 1 holds 14 bytes where"):
+        assembly.finish_archive(archive.pk)
+    archive.refresh_from_db()
+    assert archive.status == "building" and not archive.stored_objects
 
 
 def test_a_live_assembler_is_left_alone_and_a_dead_ones_archive_is_taken_over(thirty):
@@ -175,10 +208,10 @@ def test_assembly_gives_up_after_its_attempts_and_says_so_on_the_card(thirty, mo
         runner.run_chunk(job.pk, index)
     archive = Archive.objects.get(job=job)
 
-    def broken(name, out):
+    def broken(name):
         raise OSError("the disk is gone (simulated)")
 
-    monkeypatch.setattr(storage, "copy_stored", broken)
+    monkeypatch.setattr(storage, "stored_size", broken)
     for _attempt in range(assembly.MAX_ATTEMPTS):
         with pytest.raises(OSError):
             assembly.finish_archive(archive.pk)

@@ -119,5 +119,12 @@ def build_in_process(job):
 
 
 def stored_archive_bytes(archive):
-    with default_storage.open(archive.object_name, "rb") as handle:
-        return handle.read()
+    """The ZIP as the download serves it: the archive's stored objects one after another."""
+    from media_library.storage import open_stored_sequence
+
+    return b"".join(open_stored_sequence(archive.stored_objects))
+
+
+def archive_object_files(archive):
+    """The file names (in the job's archive directory) of the objects that make the ZIP."""
+    return sorted(name.rsplit("/", 1)[1] for name, _size in archive.stored_objects)
