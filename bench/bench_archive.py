@@ -38,22 +38,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench_library import setup_django  # noqa: E402 -- the same throwaway deployment
+
 MB = 1024 * 1024
-
-
-def setup_django(workdir, redis_url):
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["MEDIA_ROOT"] = str(workdir / "media")
-    os.environ["MEDIAFLOW_VAR_DIR"] = str(workdir / "var")
-    os.environ["JOBS_EXTRA_KIND_MODULES"] = ""
-    os.environ.update(REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def noise_jpeg(target_kb, seed):

@@ -77,28 +77,28 @@ def _kind_of(job):
         return None
 
 
-def result_link(job):
-    """The kind's ResultLink for this job (e.g. its download), or None; a failing hook shows none."""
+def _hook(job, name):
+    """The kind's optional hook `name` called with the job; None when there is none or it fails
+    (a card is a view: a broken hook must never break it)."""
     kind = _kind_of(job)
-    if kind is None or kind.result_link is None:
+    hook = getattr(kind, name, None) if kind is not None else None
+    if hook is None:
         return None
     try:
-        return kind.result_link(job)
+        return hook(job)
     except Exception:
-        logger.exception("jobs: result_link of job %s (%s) failed", job.pk, job.kind)
+        logger.exception("jobs: %s of job %s (%s) failed", name, job.pk, job.kind)
         return None
+
+
+def result_link(job):
+    """The kind's ResultLink for this job (e.g. its download), or None."""
+    return _hook(job, "result_link")
 
 
 def byte_meter(job):
     """{done, total, rate, eta} in bytes for kinds that report bytes (JobKind.byte_progress)."""
-    kind = _kind_of(job)
-    if kind is None or kind.byte_progress is None:
-        return None
-    try:
-        measured = kind.byte_progress(job)
-    except Exception:
-        logger.exception("jobs: byte_progress of job %s (%s) failed", job.pk, job.kind)
-        return None
+    measured = _hook(job, "byte_progress")
     if not measured:
         return None
     done, total = measured

@@ -11,10 +11,10 @@ from playwright.sync_api import expect
 
 from media_library.folders import create_folder
 from tests.support.archives import image_file
+from tests.support.browser import PASSWORD, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "a-long-password-1"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "zip-download.png"
 WATCH = """
 document.addEventListener("htmx:wsOpen", () => { window.__wsOpen = true; });
@@ -26,14 +26,6 @@ new MutationObserver(() => {
   });
 }).observe(document, { subtree: true, childList: true, attributes: true });
 """
-
-
-def log_in(page, user):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#dashboard-title")).to_have_text("Dashboard")
 
 
 def test_download_a_folder_as_zip_from_the_card(page, make_user, celery_worker, live_server_url, tmp_path):

@@ -31,14 +31,15 @@ def body_of(response):
 
 
 @pytest.fixture
-def ready(make_user):
+def ready(make_user, settings):
+    settings.ARCHIVE_CHUNK_FILES = 5  # 3 parts and the tail: ranges cross from object to object
     owner = make_user()
     folder = create_folder(owner.pk, None, "Holiday")
     for n in range(12):
         image_file(owner, folder, f"img-{n:02d}.jpg", 500 + n)
     job, _ = submit_action(owner, "archive", {"scope": "all", "folder_id": folder.pk})
     archive = build_in_process(job)
-    assert archive.status == "ready"
+    assert archive.status == "ready" and len(archive.stored_objects) == 4
     return owner, job, archive, stored_archive_bytes(archive)
 
 
@@ -71,6 +72,16 @@ def test_a_single_range_is_206_with_its_content_range(ready, header, first, last
     assert response["Content-Range"] == f"bytes {start}-{start + len(part) - 1}/{len(data)}"
     assert response["Content-Length"] == str(len(part))
     assert body_of(response) == part
+
+
+def test_a_range_across_the_archives_objects_is_exact(ready):
+    owner, job, archive, data = ready
+    boundary = archive.stored_objects[0][1] + archive.stored_objects[1][1]  # parts 1 and 2 meet here
+    first, last = boundary - 10, boundary + 9
+    response = logged_in(owner).get(
+        f"/archives/{job.pk}/download/", headers={"Range": f"bytes={first}-{last}"}
+    )
+    assert response.status_code == 206 and body_of(response) == data[first : last + 1]
 
 
 def test_resuming_a_broken_download_gives_the_same_bytes(ready):
