@@ -39,7 +39,8 @@ def bound_length(stem, ext, limit=MAX_NAME_LENGTH):
 def safe_display_name(raw, default=DEFAULT_NAME):
     """A safe, normalised display name for anything a client calls a file or folder name."""
     text = str(raw or "")
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in _STRIP_CATEGORIES)
+    if not (text.isascii() and text.isprintable()):  # printable ASCII has none of those categories
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in _STRIP_CATEGORIES)
     # Path parts are dropped whichever separator the client used: "../../etc/passwd" -> "passwd".
     text = text.replace("\\", "/").rsplit("/", 1)[-1]
     text = unicodedata.normalize("NFC", text)
