@@ -11,8 +11,8 @@ each (8 noise images encoded once, each file with its own JPEG comment segment, 
 its own bytes and SHA-256), written through media_library.storage with bulk-created rows.
 
 - floor: one process reads every blob through storage (media_library.storage.open_blob_blocks,
-  the blocks the archive job reads) and does nothing with the bytes; run twice, the second (warm,
-  like the job's) counts;
+  the blocks the archive job reads) and does nothing with the bytes; beside it, the least any
+  archiver does: read them and write them one after another into one new stored file;
 - job: `submit_action(owner, "archive", folder)` (the pages' and the API's submit) run by a real
   `celery -A project worker -Q bulk,interactive --concurrency 2`, timed from Job.created to
   Archive.ready_at: planning, every chunk's part, the assembly (the tail: MISSING.txt, the
@@ -34,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +126,31 @@ def read_floor(folder):
     return time.perf_counter() - started, total
 
 
+def copy_floor(folder):
+    """Seconds to read every blob and write them one after another into one new stored file: the
+    least any archiver does (no CRC, no headers, one process). The file is removed afterwards."""
+    from contextlib import closing
+
+    from django.core.files.storage import default_storage
+
+    from media_library.models import MediaFile
+    from media_library.storage import open_blob_blocks, open_for_writing
+
+    shas = list(
+        MediaFile.objects.filter(folder=folder).order_by("name").values_list("blob__sha256", flat=True)
+    )
+    name = "bench-copy-floor/all.bin"
+    started = time.perf_counter()
+    with open_for_writing(name) as out:
+        for sha in shas:
+            with closing(open_blob_blocks(sha)) as blocks:
+                for block in blocks:
+                    out.write(block)
+    seconds = time.perf_counter() - started
+    default_storage.delete(name)
+    return seconds
+
+
 def pool_peak_rss_mb(worker):
     import psutil
 
@@ -138,32 +164,41 @@ def pool_peak_rss_mb(worker):
     return max(peaks) if peaks else float("nan")
 
 
-def archive_job(workdir, owner, folder, label, cold=False):
-    """One archive of the folder on a fresh worker: timings and the pool's peak RSS before/after."""
+@contextmanager
+def fresh_worker(workdir, label):
+    """A real worker on both queues (--concurrency 2), started for one measurement."""
     from django.db import connection
 
-    from jobs.models import Job
-    from media_library.actions import submit_action
-    from media_library.models import Archive
-    from tests.support.processes import start_celery_worker, stop_process, wait_until
+    from tests.support.processes import start_celery_worker, stop_process
 
     connection.close()
     log = workdir / f"worker-{label}.log"
     worker = start_celery_worker(os.environ["DATABASE_URL"], log, queues="bulk,interactive", concurrency=2)
+    worker.log = log
     try:
         time.sleep(1.0)  # the pool's processes settle after the ready ping
-        idle_rss = pool_peak_rss_mb(worker)
-        if cold:
-            drop_blobs_from_page_cache(folder)
-        started = time.perf_counter()
-        job, count = submit_action(owner, "archive", {"scope": "all", "folder_id": folder.pk})
-        planned = time.perf_counter() - started
-        ready = Archive.objects.filter(job=job, status=Archive.Status.READY)
-        archive = wait_until(lambda: ready.first(), 900, f"{label} archive", worker, log)
-        peak_rss = pool_peak_rss_mb(worker)
+        worker.idle_rss = pool_peak_rss_mb(worker)
+        yield worker
     finally:
         stop_process(worker)
+
+
+def archive_job(worker, owner, folder, label):
+    """One archive of the folder, submit to ready; its files are deleted afterwards (their dirty
+    pages would slow the next measurement's writes)."""
+    from jobs.models import Job
+    from media_library.actions import submit_action
+    from media_library.models import Archive
+    from media_library.storage import delete_archive_files
+    from tests.support.processes import wait_until
+
+    started = time.perf_counter()
+    job, count = submit_action(owner, "archive", {"scope": "all", "folder_id": folder.pk})
+    planned = time.perf_counter() - started
+    ready = Archive.objects.filter(job=job, status=Archive.Status.READY)
+    archive = wait_until(lambda: ready.first(), 900, f"{label} archive", worker, worker.log)
     job = Job.objects.get(pk=job.pk)
+    delete_archive_files(job.pk)
     seconds = (archive.ready_at - job.created).total_seconds()
     return {
         "files": count,
@@ -176,9 +211,12 @@ def archive_job(workdir, owner, folder, label, cold=False):
         "chunks_seconds": round((job.finished - job.created).total_seconds(), 3),
         "assembly_seconds": round((archive.ready_at - job.finished).total_seconds(), 3),
         "mb_per_s": round(archive.bytes_total / MB / seconds, 1),
-        "pool_rss_idle_mb": round(idle_rss, 1),
-        "pool_rss_peak_mb": round(peak_rss, 1),
     }
+
+
+def median_round(rounds):
+    """The round with the median archive time (its own figures, not a mix of rounds)."""
+    return sorted(rounds, key=lambda r: r["seconds"])[len(rounds) // 2]
 
 
 def measure(args, workdir):
@@ -193,38 +231,53 @@ def measure(args, workdir):
     seeded = seed(
         owner, big, args.files, lambda n: with_comment(bases[n % 8], f"bench {n}"), "JPEG", args.files
     )
-    print(
-        f"seeded {args.files:,} JPEGs, {seeded / MB:,.0f} MB, in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
-    tiny = 2000
+    print(f"seeded {args.files:,} JPEGs, {seeded / MB:,.0f} MB, in {time.perf_counter() - started:.1f} s")
 
     def tiny_png(n):
         return b"\x89PNG\r\n\x1a\n" + f"tiny file {n} ".encode() * 20
 
-    seed(owner, small, args.small, tiny_png, "PNG", min(tiny, args.small))
-    seed(owner, large, args.large, lambda n: tiny_png(n + 10**6), "PNG", min(tiny, args.large))
+    seed(owner, small, args.small, tiny_png, "PNG", min(2000, args.small))
+    seed(owner, large, args.large, lambda n: tiny_png(n + 10**6), "PNG", min(2000, args.large))
 
-    floors, runs = {}, {}
-    for cache in ("cold", "warm"):
+    def prepare(cache):
         if cache == "cold":
             drop_blobs_from_page_cache(big)
         else:
             read_floor(big)  # the page cache now holds every blob
-        seconds, total = read_floor(big)
-        floors[cache] = {
-            "seconds": round(seconds, 3),
-            "bytes": total,
-            "mb_per_s": round(total / MB / seconds, 1),
+
+    floors, runs = {}, {}
+    for cache in ("cold", "warm"):
+        reads, copies, jobs = [], [], []
+        with fresh_worker(workdir, f"big-{cache}") as worker:
+            for _round in range(args.rounds):
+                prepare(cache)
+                reads.append(read_floor(big))
+                prepare(cache)
+                copies.append(copy_floor(big))
+                prepare(cache)
+                jobs.append(archive_job(worker, owner, big, f"big-{cache}"))
+                job_seconds = jobs[-1]["seconds"]
+                print(f"{cache}: read {reads[-1][0]:.2f} s, copy {copies[-1]:.2f} s, job {job_seconds:.2f} s")
+            peak = pool_peak_rss_mb(worker)
+        total = reads[0][1]
+        read = sorted(seconds for seconds, _total in reads)[len(reads) // 2]
+        copy = sorted(copies)[len(copies) // 2]
+        floors[cache] = {"seconds": round(read, 3), "bytes": total, "mb_per_s": round(total / MB / read, 1)}
+        floors[f"{cache}_copy"] = {"seconds": round(copy, 3), "mb_per_s": round(total / MB / copy, 1)}
+        runs[cache] = median_round(jobs) | {
+            "pool_rss_idle_mb": round(worker.idle_rss, 1),
+            "pool_rss_peak_mb": round(peak, 1),
         }
-        print(f"floor ({cache}): read {total / MB:,.0f} MB through storage in {seconds:.2f} s", flush=True)
-        runs[cache] = archive_job(workdir, owner, big, f"big-{cache}", cold=cache == "cold")
-        print(f"archive ({cache}): {runs[cache]['seconds']:.2f} s", flush=True)
+        runs[cache]["rounds"] = [job["seconds"] for job in jobs]
     for label, folder in (("small", small), ("large", large)):
-        runs[label] = archive_job(workdir, owner, folder, label)
-        row = runs[label]
-        print(f"{label}: {row['files']:,} files in {row['seconds']:.2f} s", flush=True)
-    return {"image_kb": args.image_kb, "floor": floors, "runs": runs}
+        with fresh_worker(workdir, label) as worker:
+            runs[label] = archive_job(worker, owner, folder, label)
+            runs[label] |= {
+                "pool_rss_idle_mb": round(worker.idle_rss, 1),
+                "pool_rss_peak_mb": round(pool_peak_rss_mb(worker), 1),
+            }
+        print(f"{label}: {runs[label]['files']:,} files in {runs[label]['seconds']:.2f} s")
+    return {"image_kb": args.image_kb, "rounds": args.rounds, "floor": floors, "runs": runs}
 
 
 def row(*cells, widths):
@@ -243,7 +296,8 @@ def print_table(report):
     print(
         "job = submit_action('archive') on a real worker (--concurrency 2), Job.created to Archive.ready_at"
     )
-    print("cold = the blob files dropped from the page cache first (posix_fadvise), warm = all cached")
+    print("cold = the blob files dropped from the page cache first (posix_fadvise), warm = all cached;")
+    print(f"medians of {report['rounds']} rounds, each phase on a clean page cache (written files deleted)")
     print()
     widths = (44, 8, 7, 12)
     print(row("", "seconds", "MB/s", "of the floor", widths=widths))
@@ -253,6 +307,10 @@ def print_table(report):
         ratio = f"{run['mb_per_s'] / floor['mb_per_s']:.0%}"
         print(row(f"{cache}: floor, read the blobs (1 process)", f"{floor['seconds']:.2f}",
                   f"{floor['mb_per_s']:.1f}", "100%", widths=widths))  # fmt: skip
+        copy = floors[f"{cache}_copy"]
+        copy_ratio = f"{copy['mb_per_s'] / floor['mb_per_s']:.0%}"
+        print(row(f"{cache}: read + write into one file (1 process)", f"{copy['seconds']:.2f}",
+                  f"{copy['mb_per_s']:.1f}", copy_ratio, widths=widths))  # fmt: skip
         print(row(f"{cache}: archive job, submit to ready", f"{run['seconds']:.2f}",
                   f"{run['mb_per_s']:.1f}", ratio, widths=widths))  # fmt: skip
         print(
@@ -289,6 +347,7 @@ def main():
     parser.add_argument("--image-kb", type=int, default=512)
     parser.add_argument("--small", type=int, default=200)
     parser.add_argument("--large", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the big-image runs (medians)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "bench_archive.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary deployment")
     args = parser.parse_args()

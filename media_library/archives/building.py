@@ -53,12 +53,15 @@ def build_part(ctx: ChunkContext) -> ChunkOutcome:
     entries, missing, failures, processed = [], [], [], 0
     with storage.open_for_writing(name) as out:
         writer = EntryWriter(out)
+        upcoming = iter([files[i][0] for i, _path, _size in part.plan if i in files][1:])
         for file_id, path, planned_size in part.plan:
             if file_id is None:
                 entries.append(writer.add_directory(path, folder_time))
                 continue
             processed += planned_size
             found = files.get(file_id)
+            if found is not None and (following := next(upcoming, None)):
+                storage.prefetch_blob(following)  # the disk reads it while this one is copied
             reason = DELETED if found is None else None
             if found is not None:
                 sha256, size, created = found
