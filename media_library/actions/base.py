@@ -9,8 +9,8 @@ for the dialog, `clean_params` to check them with the very checks the job applie
 kind it runs (`kind`, its chunk `handler`, `queue`, `chunk_size`, undo window, success message,
 and the optional engine hooks). Registering it (media_library.actions.registry) offers it on the
 pages, accepts it on the API and declares its job kind with the jobs engine, with the action's
-label on the job card. `submit_job` makes the one job; an action that plans its own chunks
-(Download as ZIP) overrides it.
+label on the job card. `submit` checks the parameters and makes the one job (`submit_job`,
+which an action that plans its own chunks, Download as ZIP, overrides).
 """
 
 import jobs
@@ -72,8 +72,14 @@ class BulkAction:
         """Extra context for `params_template` (e.g. the folders to choose from)."""
         return {}
 
+    def submit(self, owner, files, request):
+        """The action's job over `files` (the resolved ids, in order): its parameters from `request`
+        checked by clean_params, then submit_job."""
+        return self.submit_job(owner, files, request, self.clean_params(owner.pk, request, files))
+
     def submit_job(self, owner, files, request, params):
-        """The one job over `files` (the resolved ids, in order); their ids stream into its chunks."""
+        """The one job over `files`; their ids stream into its chunk rows. An action that plans its
+        own chunks overrides this."""
         return jobs.submit(self.kind, owner, files.iterator(chunk_size=ID_BATCH), params=params)
 
     def job_kind(self):

@@ -1,9 +1,9 @@
 """Submitting a bulk action: the one function behind the pages' action bar and POST /api/jobs/.
 
 It reads top to bottom, each step in its own module and each module entered once: the action
-from the registry, the files from the selection, the parameters from the action, then ONE job
-over all the files (the action's submit_job: their ids stream from the database into the job's
-chunk rows).
+from the registry, the files from the selection, then the action's submit: its parameters, then
+ONE job over all the files (their ids stream from the database into the job's chunk rows, or an
+action such as Download as ZIP plans its own chunks).
 """
 
 from media_library.actions.registry import get_action
@@ -21,6 +21,5 @@ def submit_action(owner, name, request, *, max_ticked=None):
     files = resolve(owner.pk, action, request, max_ticked=max_ticked)
     if not files.exists():
         raise SelectionError(nothing_to_do(action))
-    params = action.clean_params(owner.pk, request, files)
-    job = action.submit_job(owner, files, request, params)
+    job = action.submit(owner, files, request)  # the parameters checked, then ONE job over the files
     return job, job.total

@@ -33,6 +33,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from jobs.models import Job
@@ -64,13 +65,13 @@ def finish_archive(archive_id):
 
 
 def _claim(archive):
-    now = timezone.now()
+    """Compare-and-set on the database's clock (hosts' clocks may differ): our token, or None."""
     token = secrets.token_hex(8)
-    claimable = Q(status=Archive.Status.BUILDING) | Q(status=Archive.Status.ASSEMBLING, lease_until__lt=now)
+    claimable = Q(status=Archive.Status.BUILDING) | Q(status=Archive.Status.ASSEMBLING, lease_until__lt=Now())
     won = Archive.objects.filter(claimable, pk=archive.pk, attempts__lt=MAX_ATTEMPTS).update(
         status=Archive.Status.ASSEMBLING,
         lease_token=token,
-        lease_until=now + LEASE,
+        lease_until=Now() + LEASE,
         attempts=F("attempts") + 1,
     )
     return token if won else None
@@ -88,7 +89,7 @@ class Lease:
         if now - self.renewed < RENEW:
             return
         mine = Archive.objects.filter(pk=self.archive_id, lease_token=self.token)
-        if not mine.update(lease_until=now + LEASE):
+        if not mine.update(lease_until=Now() + LEASE):
             raise LostLease("another assembler took the archive over")
         self.renewed = now
 
@@ -110,13 +111,12 @@ def assemble(archive):
     except Exception as error:
         _give_back(archive, token, name, error)
         raise
-    now = timezone.now()
-    expires = now + timedelta(hours=settings.ARCHIVE_RETENTION_HOURS)
+    retention = timedelta(hours=settings.ARCHIVE_RETENTION_HOURS)
     with transaction.atomic():
         size = sum(object_size for _name, object_size in objects)
         won = Archive.objects.filter(pk=archive.pk, lease_token=token).update(
-            status=Archive.Status.READY, stored_objects=objects, size=size, entry_count=count, ready_at=now,
-            expires_at=expires, lease_token="", lease_until=None, error="",
+            status=Archive.Status.READY, stored_objects=objects, size=size, entry_count=count,
+            ready_at=Now(), expires_at=Now() + retention, lease_token="", lease_until=None, error="",
         )  # fmt: skip
         if won:
             ArchivePart.objects.filter(archive=archive).delete()

@@ -37,6 +37,24 @@ def _files_of(owner_id, ids):
     return {file_id: (sha, size, created) for file_id, sha, size, created in rows}
 
 
+def _add_file(writer, path, found, upcoming):
+    """Stream one planned file into the part: (Entry, "") or (None, why it is missing)."""
+    if found is None:
+        return None, DELETED
+    if (following := next(upcoming, None)) is not None:
+        storage.prefetch_blob(following)  # the disk reads the next file while this one is copied
+    sha256, size, created = found
+    try:
+        blocks = storage.open_blob_blocks(sha256)
+    except FileNotFoundError:
+        return None, NO_BYTES
+    with closing(blocks):
+        try:
+            return writer.add(path, dos_time(created), blocks, size_hint=size), ""
+        except ArchiveFormatError as error:
+            raise PermanentError(str(error)) from error
+
+
 def build_part(ctx: ChunkContext) -> ChunkOutcome:
     part = ArchivePart.objects.select_related("archive").filter(
         archive__job_id=ctx.job_id, index=ctx.chunk_index
@@ -48,34 +66,21 @@ def build_part(ctx: ChunkContext) -> ChunkOutcome:
     if planned_ids != list(ctx.ids):
         raise PermanentError("the archive's plan does not match the job's chunk")
     files = _files_of(ctx.owner_id, planned_ids)
+    upcoming = iter([files[file_id][0] for file_id in planned_ids if file_id in files][1:])
     folder_time = dos_time(part.archive.created)
     name = storage.archive_part_name(ctx.job_id, ctx.chunk_index, secrets.token_hex(6))
     entries, missing, failures, processed = [], [], [], 0
     with storage.open_for_writing(name) as out:
         writer = EntryWriter(out)
-        upcoming = iter([files[i][0] for i, _path, _size in part.plan if i in files][1:])
         for file_id, path, planned_size in part.plan:
             if file_id is None:
                 entries.append(writer.add_directory(path, folder_time))
                 continue
             processed += planned_size
-            found = files.get(file_id)
-            if found is not None and (following := next(upcoming, None)):
-                storage.prefetch_blob(following)  # the disk reads it while this one is copied
-            reason = DELETED if found is None else None
-            if found is not None:
-                sha256, size, created = found
-                try:
-                    blocks = storage.open_blob_blocks(sha256)
-                except FileNotFoundError:
-                    reason = NO_BYTES
-                else:
-                    with closing(blocks):
-                        try:
-                            entries.append(writer.add(path, dos_time(created), blocks, size_hint=size))
-                        except ArchiveFormatError as error:
-                            raise PermanentError(str(error)) from error
-            if reason:
+            entry, reason = _add_file(writer, path, files.get(file_id), upcoming)
+            if entry is not None:
+                entries.append(entry)
+            else:
                 failures.append((file_id, reason))
                 missing.append([path, reason])
     part_size = writer.offset

@@ -17,6 +17,7 @@ import uuid
 from datetime import timedelta
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from jobs.models import Job
@@ -33,10 +34,9 @@ RESEND_AFTER = timedelta(minutes=2)
 LIVE = (Archive.Status.BUILDING, Archive.Status.ASSEMBLING, Archive.Status.READY)
 
 
-def expire_archives(now=None):
-    """Remove the bytes of archives past their expiry; returns how many expired."""
-    now = now or timezone.now()
-    due = Archive.objects.filter(status=Archive.Status.READY, expires_at__lte=now)
+def expire_archives():
+    """Remove the bytes of archives past their expiry (on the database's clock); returns how many."""
+    due = Archive.objects.filter(status=Archive.Status.READY, expires_at__lte=Now())
     expired = 0
     for archive_id, job_id in due.order_by("expires_at").values_list("id", "job_id")[:BATCH]:
         if Archive.objects.filter(pk=archive_id, status=Archive.Status.READY).update(
@@ -54,7 +54,7 @@ def stalled_archives(now=None):
     lease ran out."""
     now = now or timezone.now()
     waiting = Q(status=Archive.Status.BUILDING, job__finished__lt=now - RESEND_AFTER)
-    orphaned = Q(status=Archive.Status.ASSEMBLING, lease_until__lt=now)
+    orphaned = Q(status=Archive.Status.ASSEMBLING, lease_until__lt=Now())
     return Archive.objects.filter(waiting | orphaned).exclude(job__status__in=Job.ACTIVE)
 
 
