@@ -115,3 +115,13 @@ def test_the_dashboard_shows_the_space_zips_use(tree, make_user):
     staff = logged_in(make_user(is_staff=True)).get("/").content.decode()
     assert 'id="all-archives">2 ready, using 4.0\xa0MB<' in staff
     assert "kept 24 hours after it is ready" in html
+
+
+def test_the_admin_lists_zips_read_only(tree, admin_client):
+    owner, _top, _sub = tree
+    archive = Archive.objects.create(owner=owner, name="Top 2025-05-01.zip", status="ready", size=10)
+    listing = admin_client.get("/admin/media_library/archive/")
+    assert listing.status_code == 200 and "Top 2025-05-01.zip" in listing.content.decode()
+    assert admin_client.get("/admin/media_library/archive/add/").status_code == 403
+    change = admin_client.post(f"/admin/media_library/archive/{archive.pk}/change/", {"name": "x.zip"})
+    assert change.status_code == 403 and Archive.objects.get(pk=archive.pk).name == "Top 2025-05-01.zip"
