@@ -50,9 +50,9 @@ the ZIP's MISSING.txt.
 
 
 class JobRequest(Schema):
-    action: str
-    file_ids: list[Any] | None = None
-    folder_id: int | None = None
+    action: str = Field(description="One of the registered actions listed above.")
+    file_ids: list[Any] | None = Field(None, description="The files, ticked one by one (or give folder_id).")
+    folder_id: int | None = Field(None, description="The files of this folder of yours (or give file_ids).")
     q: str = Field("", description="With folder_id: the listing's name filter (what the user sees).")
     subfolders: bool = Field(
         False, description="With folder_id (or none: the whole library): its subfolders too (archive)."
