@@ -86,10 +86,10 @@ def _record(chunk, outcome, error=""):
     ids = set(chunk.ids)
     failures = [(int(item), str(reason)[:MAX_REASON]) for item, reason in outcome.failures if item in ids]
     done = max(0, min(int(outcome.done), len(ids) - len(failures)))
-    if outcome.commit is not None:
-        outcome.commit()
     # The job row first: its lock orders concurrent chunks, so exactly one sees none remaining.
     Job.objects.filter(pk=chunk.job_id).update(done=F("done") + done, failed=F("failed") + len(failures))
+    if outcome.commit is not None:
+        outcome.commit()  # the kind's own bookkeeping, in this transaction (see ChunkOutcome)
     JobFailure.objects.bulk_create(
         [JobFailure(job_id=chunk.job_id, chunk_index=chunk.index, item_id=i, reason=r) for i, r in failures],
         batch_size=500,
