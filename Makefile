@@ -37,10 +37,12 @@ static/vendor/.installed: package.json package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-ws/dist/ws.js static/vendor/
 	touch $@
 
-# The tests start their own redis-server, drive Debian's chromium (never a downloaded browser) and
-# run a worker with a wrong clock through libfaketime (package faketime).
+# The tests start their own redis-server, drive Debian's chromium (never a downloaded browser), run a
+# worker with a wrong clock through libfaketime (package faketime), and check archives with Info-ZIP
+# unzip and libarchive's bsdtar besides Python's zipfile.
 test-packages:
-	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium redis-server:redis-server faketime:faketime
+	@scripts/ensure_system_packages.sh /usr/bin/chromium:chromium redis-server:redis-server faketime:faketime \
+	  unzip:unzip bsdtar:libarchive-tools
 
 # Several hosts on this machine (network namespaces, cgroups; needs root and Debian's PostgreSQL):
 # web, 1-3 bulk hosts, an infra host with PostgreSQL, Redis and SeaweedFS. Prints a table, writes

@@ -8,9 +8,11 @@ from datetime import datetime
 
 from django.http import Http404
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from jobs import services
 from jobs.models import Job, JobFailure
+from jobs.progress import result_link
 
 router = Router(tags=["jobs"])
 
@@ -33,6 +35,9 @@ class JobOut(Schema):
     created: datetime
     started: datetime | None
     finished: datetime | None
+    download_url: str | None = Field(
+        None, description="A finished job's result to download (e.g. a ZIP), when its kind has one."
+    )
 
 
 def _owned(request, job_id):
@@ -48,7 +53,13 @@ def job_payload(job):
         "id": job.pk, "kind": job.kind, "status": job.status, "total": job.total, "done": job.done,
         "failed": job.failed, "failures": [{"item_id": f.item_id, "reason": f.reason} for f in failures],
         "created": job.created, "started": job.started, "finished": job.finished,
+        "download_url": _download_url(job),
     }  # fmt: skip
+
+
+def _download_url(job):
+    link = None if job.is_active else result_link(job)
+    return link.url if link is not None and link.url else None
 
 
 @router.get("/{uuid:job_id}/", response=JobOut)

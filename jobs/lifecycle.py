@@ -204,6 +204,8 @@ def record(chunk, outcome, error=""):
     done = max(0, min(int(outcome.done), len(ids) - len(failures)))
     # The job row next: its lock orders the chunks of a job, so exactly one sees none remaining.
     Job.objects.filter(pk=chunk.job_id).update(done=F("done") + done, failed=F("failed") + len(failures))
+    if outcome.commit is not None:
+        outcome.commit()  # the kind's own bookkeeping, in this transaction (see ChunkOutcome)
     JobFailure.objects.bulk_create(
         [JobFailure(job_id=chunk.job_id, chunk_index=chunk.index, item_id=i, reason=r) for i, r in failures],
         batch_size=500,

@@ -20,6 +20,7 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from jobs import dispatch
 from jobs.conf import settings
@@ -100,6 +101,59 @@ def schedule_trailing_publish(job_id):
     interval = settings.JOBS_PROGRESS_INTERVAL_MS
     if _redis().set(f"jobs:progress-trailing:{job_id}", 1, nx=True, px=interval):
         dispatch.send_trailing_publish(job_id, interval / 1000)
+
+
+def _kind_of(job):
+    from jobs.registry import get_kind
+
+    try:
+        return get_kind(job.kind)
+    except LookupError:
+        return None
+
+
+def _hook(job, name):
+    """The kind's optional hook `name` called with the job; None when there is none or it fails
+    (a card is a view: a broken hook must never break it)."""
+    kind = _kind_of(job)
+    hook = getattr(kind, name, None) if kind is not None else None
+    if hook is None:
+        return None
+    try:
+        return hook(job)
+    except Exception:
+        logger.exception("jobs: %s of job %s (%s) failed", name, job.pk, job.kind)
+        return None
+
+
+def result_link(job):
+    """The kind's ResultLink for this job (e.g. its download), or None."""
+    return _hook(job, "result_link")
+
+
+def byte_meter(job):
+    """{done, total, rate, eta} in bytes for kinds that report bytes (JobKind.byte_progress)."""
+    measured = _hook(job, "byte_progress")
+    if not measured:
+        return None
+    done, total = measured
+    rate = eta = None
+    if job.started and done:
+        elapsed = ((job.finished or timezone.now()) - job.started).total_seconds()
+        rate = done / elapsed if elapsed > 0 else None
+    if job.is_active and rate:
+        eta = max(0, round((total - done) / rate))
+    return {"done": done, "total": total, "rate": rate, "eta": eta}
+
+
+def card_extras(job):
+    """What the job's kind adds to its card: bytes (with rate and ETA), a result link, Retry."""
+    kind = _kind_of(job)
+    return {
+        "bytes": byte_meter(job),
+        "link": result_link(job) if not job.is_active else None,
+        "retryable": kind.retryable if kind is not None else True,
+    }
 
 
 def render_card(job, *, oob=True):

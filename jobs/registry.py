@@ -29,6 +29,18 @@ class ChunkOutcome:
 
     done: int = 0
     failures: list[tuple[int, str]] = field(default_factory=list)
+    # Called inside the transaction that records the chunk, once the engine has seen that no other
+    # delivery recorded it first: a non-atomic handler's own bookkeeping commits with "chunk
+    # done", exactly once. (Its other effects must be harmless until then, e.g. a new file.)
+    commit: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class ResultLink:
+    """What a finished job offers on its card and in the API: a link (`url`), or only a note."""
+
+    label: str
+    url: str = ""
 
 
 class PermanentError(Exception):
@@ -58,6 +70,14 @@ class JobKind:
     # Called once, after the commit that finalised the job (any final status), with the Job:
     # e.g. to release a single-run lock that was taken when the job was submitted.
     on_finish: Callable | None = None
+    # "Retry failed" runs the failed ids again as a new job; False where that means nothing.
+    retryable: bool = True
+    # Job -> ResultLink | None: the job's result (e.g. a download), shown on its card and given
+    # as `download_url` by GET /api/jobs/<id>/.
+    result_link: Callable | None = None
+    # Job -> (bytes done, bytes total) | None, for kinds that move data: the card shows the bytes,
+    # their rate and the ETA by bytes.
+    byte_progress: Callable | None = None
 
 
 _kinds: dict[str, JobKind] = {}

@@ -24,9 +24,9 @@ class RetryInFlight(ValueError):
     """The job already has a retry that has not finished (a second click, another tab)."""
 
 
-def _int_ids(ids):
+def _int_ids(ids, seen=None):
     """Validate and de-duplicate ids lazily (order kept), so a bad id fails before anything is sent."""
-    seen = set()
+    seen = set() if seen is None else seen
     for raw in ids:
         if isinstance(raw, bool):
             raise ValueError(f"job ids must be integers, got {raw!r}")
@@ -48,8 +48,19 @@ def _batched(iterable, size):
         yield batch
 
 
-def submit(kind, owner, ids, *, params=None, chunk_size=None, retry_of=None) -> Job:
+def _given_chunks(groups):
+    """The caller's chunks (lists of ids), validated and de-duplicated across all of them."""
+    seen = set()
+    for group in groups:
+        if chunk_ids := list(_int_ids(group, seen)):
+            yield chunk_ids
+
+
+def submit(kind, owner, ids, *, params=None, chunk_size=None, retry_of=None, chunked=False) -> Job:
     """Create a job over `ids` (any iterable of ints) and send its chunks once the rows commit.
+
+    With `chunked`, `ids` yields lists of ids, one chunk each, for kinds that bound a chunk by
+    something other than a count (e.g. bytes).
 
     The job row and all its chunk rows are written in one transaction; chunk tasks are sent on
     commit (a broker that cannot be reached then is logged: the sweep sends them later). A kind
@@ -70,7 +81,7 @@ def submit(kind, owner, ids, *, params=None, chunk_size=None, retry_of=None) -> 
         )
         total = count = 0
         pending = []
-        for chunk_ids in _batched(_int_ids(ids), size):
+        for chunk_ids in _given_chunks(ids) if chunked else _batched(_int_ids(ids), size):
             pending.append(JobChunk(job=job, index=count, offset=total, ids=chunk_ids, size=len(chunk_ids)))
             total += len(chunk_ids)
             count += 1
@@ -118,6 +129,8 @@ def retry_failed(job, user=None) -> Job:
         job = owned_job(job.pk, user)  # raises Job.DoesNotExist for a job the user may not see
     if job.is_active:
         raise ValueError("the job is still running; retry it once it has finished")
+    if not get_kind(job.kind).retryable:
+        raise ValueError(f"a {get_kind(job.kind).label} job cannot be retried; start a new one")
     if not job.failed:
         raise ValueError("the job has no failed items to retry")
     failed_ids = (

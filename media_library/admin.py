@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from media_library.imaging import THUMBNAIL_SIZE
-from media_library.models import Blob, Folder, MediaFile
+from media_library.models import Archive, Blob, Folder, MediaFile
 from media_library.storage import open_rendition
 
 
@@ -134,3 +134,20 @@ class MediaFileAdmin(admin.ModelAdmin):
     @admin.display(description="Preview")
     def preview_large(self, media_file):
         return thumbnail_preview(media_file.blob, size=256)
+
+
+@admin.register(Archive)
+class ArchiveAdmin(admin.ModelAdmin):
+    """ZIP downloads, read-only: they are made by archive jobs and removed by the expiry schedule."""
+
+    list_display = ["name", "owner", "status", "file_count", "size", "ready_at", "expires_at"]
+    list_filter = ["status", "created"]
+    search_fields = ["name", "owner__username", "=job__id"]
+    list_select_related = ["owner"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -82,6 +82,17 @@ def files_in_scope(owner_id, folder_id=None, *, q="", trashed=False):
     return files
 
 
+def files_in_tree(owner_id, folder=None, *, q=""):
+    """The owner's live files in `folder` and all its subfolders (None: the whole library)."""
+    files = MediaFile.objects.live().filter(owner_id=owner_id)
+    if folder is not None:
+        files = files.filter(folder__path__startswith=folder.path)
+    q = normalise_query(q)
+    if q:
+        files = files.filter(name__icontains=q)
+    return files
+
+
 def count_files(owner_id, folder_id=None, *, q="", trashed=False):
     return files_in_scope(owner_id, folder_id, q=q, trashed=trashed).count()
 

@@ -2,7 +2,8 @@
 
 Bytes are content-addressed: a `Blob` is keyed by the SHA-256 of its bytes and shared by every
 `MediaFile` row that shows it (copies, duplicate uploads). Behaviour that changes many rows lives
-in `operations`, not here: these models stay small.
+in `operations`, not here: these models stay small. `Archive` and `ArchivePart` record the ZIP
+downloads that archive jobs build (media_library.archives).
 """
 
 from django.conf import settings
@@ -181,3 +182,71 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.prefix}…)"
+
+
+class Archive(models.Model):
+    """A ZIP download built by an archive job (media_library.archives): its plan, progress and bytes.
+
+    One per job. Its files live in storage under `archives/<job id>/`; the rows say which objects
+    there are real: each part's `object_name` (set in the transaction that records its chunk
+    done) and, once assembled, `stored_objects`: the parts and the tail that make the ZIP, in
+    order. Anything else there is a dead attempt's leftover.
+    """
+
+    class Status(models.TextChoices):
+        BUILDING = "building"  # the job's chunks write their parts
+        ASSEMBLING = "assembling"  # one worker writes the archive (trusted until lease_until)
+        READY = "ready"
+        FAILED = "failed"  # the job failed or was cancelled, or the assembly gave up
+        EXPIRED = "expired"  # past ARCHIVE_RETENTION_HOURS: its bytes are gone
+
+    job = models.OneToOneField("jobs.Job", null=True, on_delete=models.CASCADE, related_name="archive")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="archives")
+    name = models.CharField(max_length=255)  # the download's file name, e.g. "Trips 2025-05-01.zip"
+    missing_name = models.CharField(max_length=255, default="MISSING.txt")  # free at the archive's root
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.BUILDING)
+    file_count = models.PositiveIntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0)  # what the selected files weigh
+    bytes_done = models.BigIntegerField(default=0)  # of those, in parts recorded so far
+    # [[stored name, size], ...]: the ZIP's bytes are these objects one after another (the last
+    # one is the tail: MISSING.txt, the central directory and the end records).
+    stored_objects = models.JSONField(default=list, blank=True)
+    size = models.BigIntegerField(default=0)  # of the finished archive
+    entry_count = models.PositiveIntegerField(default=0)
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # assemblies started
+    error = models.CharField(max_length=500, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="archive_status_expires"),
+            models.Index(fields=["owner", "status"], name="archive_owner_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"
+
+
+class ArchivePart(models.Model):
+    """One chunk's share of an archive: what to write (`plan`, fixed when the job is submitted) and
+    what was written (the part's object, size and entries, recorded with its chunk)."""
+
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()  # the job's chunk index
+    # [[file id, path, size], ...]; a directory entry is [null, "Trips/2024/", 0].
+    plan = models.JSONField(default=list)
+    object_name = models.CharField(max_length=255, blank=True, default="")  # "" until recorded
+    size = models.BigIntegerField(default=0)
+    entries = models.JSONField(default=list)  # zipformat.Entry rows, offsets within the part
+    missing = models.JSONField(default=list)  # [[path, reason], ...] for MISSING.txt
+
+    class Meta:
+        ordering = ["archive", "index"]
+        constraints = [models.UniqueConstraint(fields=["archive", "index"], name="archive_part_unique_index")]
+
+    def __str__(self):
+        return f"part {self.index} of {self.archive_id}"

@@ -41,7 +41,8 @@ def bound_length(stem, ext, limit=MAX_NAME_LENGTH):
 def safe_display_name(raw, default=DEFAULT_NAME):
     """A safe, normalised display name for anything a client calls a file or folder name."""
     text = str(raw or "")
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in _STRIP_CATEGORIES)
+    if not (text.isascii() and text.isprintable()):  # printable ASCII has none of those categories
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in _STRIP_CATEGORIES)
     # Path parts are dropped whichever separator the client used: "../../etc/passwd" -> "passwd".
     text = text.replace("\\", "/").rsplit("/", 1)[-1]
     text = unicodedata.normalize("NFC", text)
@@ -74,6 +75,27 @@ def resolve_conflicting_name(name, taken):
     while (candidate := numbered(stem, ext, n)) in taken:
         n += 1
     return candidate
+
+
+class CaseInsensitiveNames:
+    """The names taken in one directory of a ZIP, compared as the file systems it is unpacked on
+    (Windows, macOS) compare them: "Photo.jpg" takes "photo.jpg". `claim` picks the first free
+    name through resolve_conflicting_name ("photo (2).jpg") and reserves it."""
+
+    def __init__(self, names=()):
+        self._keys = {self._key(name) for name in names}
+
+    @staticmethod
+    def _key(name):
+        return unicodedata.normalize("NFC", name).casefold()
+
+    def __contains__(self, name):
+        return self._key(name) in self._keys
+
+    def claim(self, wanted):
+        name = resolve_conflicting_name(wanted, self)
+        self._keys.add(self._key(name))
+        return name
 
 
 class NameAllocator:

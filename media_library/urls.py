@@ -22,4 +22,6 @@ urlpatterns = [
     path("files/<int:file_id>/download/", downloads.download, name="download"),
     path("files/<int:file_id>/raw/", downloads.raw, name="raw"),
     path("files/<int:file_id>/thumb/<int:size>/", downloads.thumbnail, name="thumbnail"),
+    # A ZIP made by an archive job (its owner only).
+    path("archives/<uuid:job_id>/download/", downloads.archive_download, name="archive_download"),
 ]

@@ -151,6 +151,12 @@ DATA_UPLOAD_MAX_NUMBER_FILES = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FILES"
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", 1024**3))
 ANONYMOUS_MAX_REQUEST_BYTES = int(os.environ.get("ANONYMOUS_MAX_REQUEST_BYTES", 64 * 1024))
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", 30))
+# ZIP downloads (media_library.archives): kept this long after they are ready, then removed.
+ARCHIVE_RETENTION_HOURS = float(os.environ.get("ARCHIVE_RETENTION_HOURS", 24))
+# One chunk of an archive job takes at most this many files and, past its first file, this many
+# bytes: a chunk's time stays bounded (seconds) whether it holds tiny files or big ones.
+ARCHIVE_CHUNK_FILES = int(os.environ.get("ARCHIVE_CHUNK_FILES", 1000))
+ARCHIVE_CHUNK_BYTES = int(os.environ.get("ARCHIVE_CHUNK_BYTES", 64 * 1024 * 1024))
 
 # --- Redis, Celery, Channels ----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

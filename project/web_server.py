@@ -10,13 +10,18 @@ fills the disk. These limits act as soon as the headers are in, and then as the 
 - any request is cut off with a 413 once its body passes MAX_REQUEST_BYTES (by Content-Length up
   front, or counted while a chunked body arrives).
 
-It also keeps Twisted from parsing multipart bodies in memory (see BodyLimitedRequest).
+It also keeps Twisted from parsing multipart bodies in memory (see BodyLimitedRequest), and gives
+responses flow control (SendWindow): daphne writes each body message to Twisted's transport at
+once, which buffers whatever the client has not taken yet, so a slow client downloading a 10 GB
+ZIP would hold up to 10 GB in this process. Here the application's next body message waits while
+the client's socket is full.
 
 Whether the credentials are *valid* is Django's to decide, once the body is in; this only stops
 bodies that cannot belong to a logged-in user. Run as `python -m project.web_server` with daphne's
 own arguments (the Procfile and the tests do).
 """
 
+import asyncio
 import io
 import json
 import logging
@@ -44,8 +49,41 @@ def _size(limit):
     return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit / 1024:g} KB"
 
 
+class SendWindow:
+    """A streaming producer on one response: Twisted pauses it while the transport's send buffer
+    is full and resumes it once drained (or stops it when the connection is lost); `wait` holds
+    the application's next body message meanwhile."""
+
+    def __init__(self):
+        self._resumed = None
+
+    def pauseProducing(self):
+        if self._resumed is None:
+            self._resumed = asyncio.get_event_loop().create_future()
+
+    def resumeProducing(self):
+        resumed, self._resumed = self._resumed, None
+        if resumed is not None and not resumed.done():
+            resumed.set_result(None)
+
+    stopProducing = resumeProducing  # the connection is gone: let the application finish
+
+    async def wait(self):
+        if self._resumed is not None:
+            await self._resumed
+
+
+class FlowControlledServer(daphne_server.Server):
+    async def handle_reply(self, protocol, message):
+        await super().handle_reply(protocol, message)
+        window = getattr(protocol, "send_window", None)
+        if window is not None:
+            await window.wait()
+
+
 class BodyLimitedRequest(WebRequest):
     refused = False
+    send_window = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,6 +112,16 @@ class BodyLimitedRequest(WebRequest):
             self.refuse()
             return
         super().handleContentChunk(data)
+
+    def handle_reply(self, message):
+        if message["type"] == "http.response.start" and self.producer is None:
+            self.send_window = SendWindow()
+            self.registerProducer(self.send_window, True)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if self.producer is not None:
+                self.unregisterProducer()  # before finish(): Twisted wants it gone by then
+            self.send_window = None
+        super().handle_reply(message)
 
     def requestReceived(self, command, path, version):
         if not self.refused:
@@ -109,10 +157,14 @@ class BodyLimitedHTTPFactory(HTTPFactory):
         return protocol
 
 
+class WebServerCommandLine(CommandLineInterface):
+    server_class = FlowControlledServer
+
+
 def main(argv):
     # daphne's Server builds its HTTP factory by this module-level name; ours adds the limits.
     daphne_server.HTTPFactory = BodyLimitedHTTPFactory
-    CommandLineInterface().run(argv)
+    WebServerCommandLine().run(argv)
 
 
 if __name__ == "__main__":

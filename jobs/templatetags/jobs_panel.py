@@ -1,5 +1,6 @@
 from django import template
 
+from jobs.progress import card_extras
 from jobs.selectors import panel_jobs, with_labels
 
 register = template.Library()
@@ -10,3 +11,9 @@ def jobs_panel(context):
     """The jobs drawer on every page: rendered with the current state, then followed live."""
     request = context["request"]
     return {"jobs": with_labels(panel_jobs(request.user)), "request": request}
+
+
+@register.simple_tag
+def job_extras(job):
+    """`{% job_extras job as extra %}` in the job card: what the job's kind adds (see card_extras)."""
+    return card_extras(job)

@@ -7,6 +7,7 @@ below: the pages offer it, POST /api/jobs/ accepts its name and its job kind exi
 """
 
 from media_library.actions import (  # noqa: F401 -- each module registers its action
+    archive,
     copy,
     delete,
     empty_trash,
@@ -16,15 +17,17 @@ from media_library.actions import (  # noqa: F401 -- each module registers its a
     thumbnails,
     trash,
 )
-from media_library.actions.registry import actions_taking, all_actions, get_action
-from media_library.actions.selection import SelectionError, SelectionNotFound, Takes
+from media_library.actions.registry import actions_taking, actions_with_scope, all_actions, get_action
+from media_library.actions.selection import Scope, SelectionError, SelectionNotFound, Takes
 from media_library.actions.submit import submit_action
 
 __all__ = [
+    "Scope",
     "SelectionError",
     "SelectionNotFound",
     "Takes",
     "actions_taking",
+    "actions_with_scope",
     "all_actions",
     "get_action",
     "submit_action",

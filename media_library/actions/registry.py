@@ -33,6 +33,11 @@ def all_actions():
     return sorted(_actions.values(), key=lambda action: (action.takes, action.priority))
 
 
+def actions_with_scope(scope):
+    """The actions that take `scope` (e.g. Scope.TREE: the folder's own buttons), in button order."""
+    return [action for action in all_actions() if scope in action.scopes]
+
+
 def actions_taking(*takes):
     """The actions offered on a page, e.g. actions_taking(Takes.LIVE) for a folder, in button order."""
     return [action for action in all_actions() if action.takes in takes]

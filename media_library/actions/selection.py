@@ -12,6 +12,9 @@ A selection is resolved on the server, never trusted from the client. A request 
   (anything else is SelectionNotFound, a 404); an action on live files takes the live files
   directly in it (not its subfolders), an action on trashed files takes the trashed files that
   came from it. Without a folder_id, that is the library root, or the whole trash.
+- "tree": the live files of `folder_id` and of all its subfolders, at any depth (matching `q`);
+  without a folder_id, the whole library. Only actions that declare Scope.TREE in `scopes` take
+  it (Download as ZIP, whose paths follow the tree).
 - anything else names no files.
 
 Actions that take the whole trash (empty trash) ignore all of this. The files come back in the
@@ -21,7 +24,7 @@ order the listing shows them for `sort`, so a rename's {n} numbers what the user
 from enum import StrEnum
 
 from media_library.folders import MAX_ID, FolderNotFound, owned_folder
-from media_library.listing import SORTS, files_in_scope
+from media_library.listing import SORTS, files_in_scope, files_in_tree
 from media_library.models import MediaFile
 from media_library.sql import IdList
 
@@ -39,6 +42,21 @@ class Takes(StrEnum):
     LIVE = "live"  # ticked live files, or all the live files directly in a folder (with its filter)
     TRASHED = "trashed"  # ticked trashed files, or the trash (those trashed from a folder, if one is named)
     WHOLE_TRASH = "whole_trash"  # every trashed file of the owner, whatever is ticked or filtered
+
+
+class Scope(StrEnum):
+    """How a request names its files (the `scope` the pages post; the API's fields map onto it)."""
+
+    IDS = "ids"  # ticked one by one
+    FOLDER = "all"  # all N in a folder (with the listing's filter), or the trash
+    TREE = "tree"  # a folder with all its subfolders
+
+
+SCOPE_WORDS = {
+    Scope.IDS: "files ticked one by one",
+    Scope.FOLDER: "all the files of a folder",
+    Scope.TREE: "a folder with its subfolders",
+}
 
 
 class SelectionError(ValueError):
@@ -85,6 +103,14 @@ def _too_many(limit):
     )
 
 
+def requested_folder(owner_id, request):
+    """The request's `folder_id` as the owner's Folder (None: the root); SelectionNotFound else."""
+    try:
+        return owned_folder(owner_id, request.get("folder_id"))
+    except FolderNotFound:
+        raise SelectionNotFound("Folder not found.") from None
+
+
 def resolve(owner_id, action, request, *, max_ticked=None):
     """The ids (a lazy values_list queryset) of the owner's files `action` takes for `request`
     (a mapping with scope, file_ids, folder_id, q and sort), in listing order.
@@ -94,25 +120,26 @@ def resolve(owner_id, action, request, *, max_ticked=None):
     """
     takes = action.takes
     scope = request.get("scope")
+    if takes != Takes.WHOLE_TRASH and scope in SCOPE_WORDS and scope not in action.scopes:
+        raise SelectionError(f"{action.label} does not take {SCOPE_WORDS[scope]}.")
     if takes == Takes.WHOLE_TRASH:
         files = files_in_scope(owner_id, trashed=True)
-    elif scope == "ids":
+    elif scope == Scope.IDS:
         ids = parse_ids(request.get("file_ids"), max_ticked)
         if not ids:
             raise SelectionError("No files selected.")
         state = MediaFile.objects.live() if takes == Takes.LIVE else MediaFile.objects.trashed()
         files = state.filter(IdList(ids), owner_id=owner_id)
-    elif scope == "all":
-        try:
-            folder = owned_folder(owner_id, request.get("folder_id"))
-        except FolderNotFound:
-            raise SelectionNotFound("Folder not found.") from None
+    elif scope == Scope.FOLDER:
+        folder = requested_folder(owner_id, request)
         if takes == Takes.LIVE:
             files = files_in_scope(owner_id, folder.pk if folder else None, q=request.get("q", ""))
         else:
             files = files_in_scope(owner_id, q=request.get("q", ""), trashed=True)
             if folder is not None:
                 files = files.filter(trashed_from_id=folder.pk)
+    elif scope == Scope.TREE:
+        files = files_in_tree(owner_id, requested_folder(owner_id, request), q=request.get("q", ""))
     else:
         raise SelectionError("No files selected.")
     field_name, descending = SORTS.get(request.get("sort") or "name", SORTS["name"])

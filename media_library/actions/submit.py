@@ -1,15 +1,13 @@
 """Submitting a bulk action: the one function behind the pages' action bar and POST /api/jobs/.
 
 It reads top to bottom, each step in its own module and each module entered once: the action
-from the registry, the files from the selection, the parameters from the action, then ONE job
-over all the files (their ids stream from the database into the job's chunk rows).
+from the registry, the files from the selection, then the action's submit: its parameters, then
+ONE job over all the files (their ids stream from the database into the job's chunk rows, or an
+action such as Download as ZIP plans its own chunks).
 """
 
-import jobs
 from media_library.actions.registry import get_action
 from media_library.actions.selection import SelectionError, nothing_to_do, resolve
-
-ID_BATCH = 2000  # ids read from the database per round trip while the job's chunk rows are written
 
 
 def submit_action(owner, name, request, *, max_ticked=None):
@@ -23,6 +21,5 @@ def submit_action(owner, name, request, *, max_ticked=None):
     files = resolve(owner.pk, action, request, max_ticked=max_ticked)
     if not files.exists():
         raise SelectionError(nothing_to_do(action))
-    params = action.clean_params(owner.pk, request, files)
-    job = jobs.submit(action.kind, owner, files.iterator(chunk_size=ID_BATCH), params=params)
+    job = action.submit(owner, files, request)  # the parameters checked, then ONE job over the files
     return job, job.total

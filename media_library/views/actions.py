@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from jobs.progress import render_card
-from media_library.actions import SelectionError, SelectionNotFound, get_action, submit_action
+from media_library.actions import Scope, SelectionError, SelectionNotFound, get_action, submit_action
 from media_library.actions.selection import MAX_TICKED_IDS, nothing_to_do, resolve
 from media_library.listing import normalise_query
 
@@ -24,7 +24,7 @@ class SelectionForm:
     """The fields the action bar posts, echoed back as hidden inputs by the confirmation."""
 
     action: str
-    scope: str  # "ids" or "all"
+    scope: str  # "ids", "all" or "tree" (see selection.Scope)
     file_ids: str  # "1,2,3": one field, whatever the size of the selection
     folder_id: str  # "" is the library root
     q: str
@@ -35,7 +35,7 @@ class SelectionForm:
     def from_post(cls, data):
         return cls(
             action=data.get("action", ""),
-            scope="all" if data.get("scope") == "all" else "ids",
+            scope=posted_scope(data),
             file_ids=data.get("file_ids", ""),
             folder_id=data.get("folder_id", ""),
             q=normalise_query(data.get("q")),
@@ -44,10 +44,16 @@ class SelectionForm:
         )
 
 
+def posted_scope(data):
+    """The scope a page posted; anything else (or none) means the ticked ids."""
+    scope = data.get("scope")
+    return scope if scope in (Scope.FOLDER, Scope.TREE) else Scope.IDS
+
+
 def selection_request(post):
-    """The action bar's POST as the request submit_action reads (a missing scope means ticked ids)."""
+    """The action bar's POST as the request submit_action reads."""
     request = post.dict()
-    request["scope"] = "all" if post.get("scope") == "all" else "ids"
+    request["scope"] = posted_scope(post)
     return request
 
 

@@ -11,7 +11,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from media_library.actions import Takes, actions_taking
+from media_library.actions import Scope, Takes, actions_taking, actions_with_scope
 from media_library.folders import owned_folder
 from media_library.listing import InvalidCursor, breadcrumb, count_files, folder_tree, list_files, subfolders
 from media_library.views.params import PAGE_SIZE, ListingParams, sort_choices
@@ -49,6 +49,7 @@ def folder_page(request, folder_id=None):
         subfolders=subfolders(request.user.pk, current_id, q=params.q),
         sort_choices=sort_choices(),
         actions=actions_taking(Takes.LIVE),
+        tree_actions=actions_with_scope(Scope.TREE),
         in_trash=False,
     )
     if wants_listing_only(request):

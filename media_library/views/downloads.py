@@ -1,8 +1,9 @@
-"""Serving a file's bytes to its owner only: download, inline view and thumbnails.
+"""Serving a file's bytes to its owner only: download, inline view, thumbnails and ZIP downloads.
 
-Another user's file id is a 404, exactly like a missing one. Responses never let a browser
-guess a type (`nosniff`) and carry a Content-Disposition built from the display name so that
-no name can inject a header or a path.
+Another user's file id (or job id) is a 404, exactly like a missing one. Responses never let a
+browser guess a type (`nosniff`) and carry a Content-Disposition built from the display name so
+that no name can inject a header or a path. A ZIP streams from storage with its Content-Length
+and HTTP Range (a broken download resumes), or on object storage redirects to a presigned URL.
 """
 
 import functools
@@ -10,15 +11,17 @@ import unicodedata
 from urllib.parse import quote
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja.errors import AuthenticationError
 
 from media_library.api.auth import user_from_bearer
 from media_library.imaging import RENDITION_SIZES
-from media_library.models import MediaFile
-from media_library.storage import open_blob_bytes
+from media_library.models import Archive, MediaFile
+from media_library.storage import archive_redirect_url, open_blob_bytes
 from media_library.thumbnails import thumbnail_response
+from media_library.views.ranges import stored_object_response
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
@@ -99,3 +102,27 @@ def thumbnail(request, file_id, size):
     if size not in RENDITION_SIZES:
         raise Http404("No such thumbnail size.")
     return thumbnail_response(_owned_file(request, file_id).blob, size)
+
+
+@owner_required
+def archive_download(request, job_id):
+    """The ZIP an archive job made, for the job's owner: 404 for anyone else and while it is not
+    ready, 410 once it has expired."""
+    archive = Archive.objects.filter(job_id=job_id, owner=request.owner).first()
+    if archive is None or archive.status not in (Archive.Status.READY, Archive.Status.EXPIRED):
+        raise Http404("No such ZIP.")
+    if archive.status == Archive.Status.EXPIRED or archive.expires_at <= timezone.now():
+        gone = HttpResponse("This ZIP has expired: make a new one.", status=410, content_type="text/plain")
+        return _protect(gone)
+    disposition = content_disposition("attachment", archive.name)
+    redirect = archive_redirect_url(archive.stored_objects, archive.name)
+    if redirect:
+        return _protect(HttpResponseRedirect(redirect))
+    try:
+        response = stored_object_response(
+            request, archive.stored_objects, archive.size, content_type="application/zip",
+            etag=f'"{archive.job_id.hex}-{archive.size}"', headers={"Content-Disposition": disposition},
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise Http404("The bytes of this ZIP are missing.") from None
+    return _protect(response)

@@ -11,21 +11,13 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from media_library.models import Blob
+from tests.support.browser import PASSWORD, log_in
 from tests.support.page_rows import make_file, make_files, make_folder, trash
 from tests.support.screenshots import shoot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "a-long-password-1"
 JOB_TIMEOUT_MS = 60_000
-
-
-def log_in(page, user):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#dashboard-title")).to_have_text("Dashboard")
 
 
 def rows(page):

@@ -59,3 +59,35 @@ print(json.dumps("ok"))
     assert len(purges) == 1
     assert purges[0]["enabled"] is False and purges[0]["crontab"][:2] == ["45", "5"]
     assert [row["name"] for row in rows].count("Sweep orphan files") == 1
+
+
+def test_the_zip_expiry_schedule_ships_enabled_and_an_operators_edit_is_kept(tmp_path):
+    from media_library.archives import expiry
+
+    for name in ("fresh", "edited"):
+        (tmp_path / name).mkdir()
+    with fresh_database_url(tmp_path / "fresh") as url:
+        manage(url, "migrate", "--noinput")
+        fresh = {row["name"]: row for row in shell_json(url, READ_SCHEDULES)}
+    assert fresh[expiry.EXPIRE_SCHEDULE_NAME] == {
+        "name": expiry.EXPIRE_SCHEDULE_NAME,
+        "task": expiry.EXPIRE_TASK,
+        "enabled": True,
+        "crontab": ["*/5", "*", "UTC"],
+    }
+    edit = f"""
+import json
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+crontab = CrontabSchedule.objects.create(minute="7", hour="*/2")
+PeriodicTask.objects.create(name={expiry.EXPIRE_SCHEDULE_NAME!r}, task={expiry.EXPIRE_TASK!r},
+                            crontab=crontab, enabled=False)
+print(json.dumps("ok"))
+"""
+    with fresh_database_url(tmp_path / "edited") as url:
+        manage(url, "migrate", "--noinput", "media_library", "0006")
+        manage(url, "migrate", "--noinput", "django_celery_beat")
+        shell_json(url, edit)
+        manage(url, "migrate", "--noinput")
+        manage(url, "migrate", "--noinput")
+        rows = [row for row in shell_json(url, READ_SCHEDULES) if row["name"] == expiry.EXPIRE_SCHEDULE_NAME]
+    assert len(rows) == 1 and rows[0]["enabled"] is False and rows[0]["crontab"][:2] == ["7", "*/2"]

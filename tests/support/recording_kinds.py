@@ -131,3 +131,46 @@ STAFF = register(JobKind(name="test.staff", label="Test staff", handler=record_i
 PARKED = register(
     JobKind(name="test.parked", label="Test parked", handler=record_ids, chunk_size=10, defer_seconds=86_400)
 )
+
+
+def record_on_commit(ctx):
+    """A non-atomic kind whose effect is ChunkOutcome.commit: it counts only when the engine runs it.
+
+    params: fail_commit_times (the commit raises a transient error that often per chunk),
+    recorded_meanwhile (another delivery records the chunk while this handler runs).
+    """
+    from jobs.models import JobChunk
+
+    if ctx.params.get("recorded_meanwhile"):
+        JobChunk.objects.filter(job_id=ctx.job_id, index=ctx.chunk_index).update(status="done")
+
+    def commit():
+        key = f"test-commit:{ctx.job_id}:{ctx.chunk_index}"
+        if _redis().incr(key) <= int(ctx.params.get("fail_commit_times", 0)):
+            _record(ctx, ctx.ids)  # written, then rolled back with the whole record
+            raise OperationalError("database is locked (simulated, in commit)")
+        _record(ctx, ctx.ids)
+
+    failing = set(ctx.params.get("fail_ids", []))
+    ok = [i for i in ctx.ids if i not in failing]
+    return ChunkOutcome(
+        done=len(ok), failures=[(i, "broken") for i in ctx.ids if i in failing], commit=commit
+    )
+
+
+def committed_link(job):
+    from jobs.registry import ResultLink
+
+    if job.params.get("link_fails"):
+        raise RuntimeError("the link hook broke")
+    return ResultLink("Get <it>", f"/result/{job.pk}/") if job.status == "succeeded" else ResultLink("Wait…")
+
+
+def committed_bytes(job):
+    return (job.done * 1024, job.total * 1024)
+
+
+COMMITTED = register(
+    JobKind(name="test.committed", label="Test committed", handler=record_on_commit, chunk_size=10,
+            atomic=False, retryable=False, result_link=committed_link, byte_progress=committed_bytes)
+)  # fmt: skip

@@ -16,7 +16,7 @@ from tests.support.library_rows import make_files
 
 pytestmark = pytest.mark.django_db
 
-NAMES = {"move", "copy", "rename", "trash", "thumbnails", "restore", "delete", "empty_trash"}
+NAMES = {"move", "copy", "rename", "trash", "thumbnails", "archive", "restore", "delete", "empty_trash"}
 
 
 def logged_in(user):
@@ -41,7 +41,9 @@ def test_every_action_declares_its_job_kind_with_its_label():
 
 
 def test_pages_offer_the_actions_by_the_files_they_take_in_button_order():
-    assert [a.name for a in actions_taking(Takes.LIVE)] == ["move", "copy", "rename", "trash", "thumbnails"]
+    assert [a.name for a in actions_taking(Takes.LIVE)] == [
+        "move", "copy", "rename", "trash", "thumbnails", "archive",
+    ]  # fmt: skip
     assert [a.name for a in actions_taking(Takes.TRASHED)] == ["restore", "delete"]
     assert [a.name for a in actions_taking(Takes.WHOLE_TRASH)] == ["empty_trash"]
 
@@ -62,42 +64,42 @@ def test_finished_card_shows_the_actions_success_message(make_user):
     assert "job-summary" not in render_card(running)
 
 
-class ArchiveAction(BulkAction):
+class StampAction(BulkAction):
     """A made-up action, the way a new one is added: one small class."""
 
-    name = "archive_for_test"
-    label = "Archive (test)"
-    confirm = ngettext_lazy("Archive %(count)s file?", "Archive %(count)s files?", "number")
+    name = "stamp_for_test"
+    label = "Stamp (test)"
+    confirm = ngettext_lazy("Stamp %(count)s file?", "Stamp %(count)s files?", "number")
     handler = staticmethod(handle_trash)
-    success_message = "{done} archived"
+    success_message = "{done} stamped"
 
 
 @pytest.fixture
-def archive_action(monkeypatch):
-    """ArchiveAction registered for one test (the registries are restored afterwards)."""
+def stamp_action(monkeypatch):
+    """StampAction registered for one test (the registries are restored afterwards)."""
     monkeypatch.setattr(registry, "_actions", dict(registry._actions))
     monkeypatch.setattr(job_kinds, "_kinds", dict(job_kinds._kinds))
-    registry.register(ArchiveAction)
-    return get_action("archive_for_test")
+    registry.register(StampAction)
+    return get_action("stamp_for_test")
 
 
-def test_a_new_action_is_one_class_found_by_pages_api_and_jobs(archive_action, make_user):
+def test_a_new_action_is_one_class_found_by_pages_api_and_jobs(stamp_action, make_user):
     owner = make_user()
     folder = create_folder(owner.pk, None, "F")
     make_files(owner, 3, folder=folder)
     client = logged_in(owner)
-    assert "Archive (test)" in client.get(reverse("media_library:folder", args=[folder.pk])).content.decode()
+    assert "Stamp (test)" in client.get(reverse("media_library:folder", args=[folder.pk])).content.decode()
     html = client.post(
         reverse("media_library:confirm_action"),
-        {"action": "archive_for_test", "scope": "all", "folder_id": folder.pk},
+        {"action": "stamp_for_test", "scope": "all", "folder_id": folder.pk},
     ).content.decode()
-    assert "Archive 3 files?" in html
+    assert "Stamp 3 files?" in html
     response = client.post(
-        "/api/jobs/", {"action": "archive_for_test", "folder_id": folder.pk}, content_type="application/json"
+        "/api/jobs/", {"action": "stamp_for_test", "folder_id": folder.pk}, content_type="application/json"
     )
     assert response.status_code == 202 and response.json()["file_count"] == 3
     job = Job.objects.get(pk=response.json()["job_id"])
-    assert job.kind == "archive_for_test" and job_kinds.get_kind(job.kind).label == "Archive (test)"
+    assert job.kind == "stamp_for_test" and job_kinds.get_kind(job.kind).label == "Stamp (test)"
 
 
 def test_the_api_documents_every_registered_action():
@@ -111,4 +113,4 @@ def test_unknown_action_names_the_valid_ones(make_user):
         "/api/jobs/", {"action": "explode", "file_ids": [1]}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json()["error"].startswith("Unknown action. Use one of: copy, delete, empty_trash")
+    assert response.json()["error"].startswith("Unknown action. Use one of: archive, copy, delete")

@@ -288,11 +288,16 @@ def test_storing_a_10mb_temporary_upload_stays_bounded(make_user):
 @pytest.mark.django_db
 def test_a_storage_failure_loses_that_file_only(make_user):
     owner = make_user()
-    doomed, fine = images.png_bytes(seed=50), images.png_bytes(seed=51)
-    doomed_sha, fine_sha = hashlib.sha256(doomed).hexdigest(), hashlib.sha256(fine).hexdigest()
-    assert doomed_sha[:2] != fine_sha[:2]
-    # A plain file where the blob's directory must go: the storage cannot write there.
-    blocker = default_storage.path(f"blobs/{doomed_sha[:2]}")
+    fine = images.png_bytes(seed=51)
+    fine_sha = hashlib.sha256(fine).hexdigest()
+    # A plain file where the blob's directory must go: the storage cannot write there. The
+    # session's storage holds other tests' blobs, so pick an image whose directory is not there yet.
+    for seed in range(50, 5000, 2):
+        doomed = images.png_bytes(seed=seed)
+        doomed_sha = hashlib.sha256(doomed).hexdigest()
+        blocker = default_storage.path(f"blobs/{doomed_sha[:2]}/{doomed_sha[2:4]}")
+        if not os.path.exists(blocker) and doomed_sha[:4] != fine_sha[:4]:
+            break
     os.makedirs(os.path.dirname(blocker), exist_ok=True)
     with open(blocker, "w") as handle:
         handle.write("in the way")

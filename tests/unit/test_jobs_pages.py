@@ -84,7 +84,9 @@ def test_api_shape_and_owner_only(make_user, test_kinds):
         "created",
         "started",
         "finished",
+        "download_url",
     }
+    assert body["download_url"] is None  # this kind has no result to download
     assert body["failures"] == [{"item_id": 2, "reason": "item 2 is broken"}]
     assert (body["status"], body["done"], body["failed"]) == ("partial", 1, 1)
     assert logged_in(make_user()).get(f"/api/jobs/{job.pk}/").status_code == 404
