@@ -104,8 +104,6 @@ def schedule_trailing_publish(job_id):
 
 
 def _kind_of(job):
-    from jobs.registry import get_kind
-
     try:
         return get_kind(job.kind)
     except LookupError:
@@ -158,10 +156,7 @@ def card_extras(job):
 
 def render_card(job, *, oob=True):
     """The job card (templates/jobs/_job_card.html); every user string is autoescaped there."""
-    try:
-        kind = get_kind(job.kind)
-    except LookupError:
-        kind = None
+    kind = _kind_of(job)
     summary = ""
     if kind is not None and job.status in (Job.Status.SUCCEEDED, Job.Status.PARTIAL):
         # A finished job says what it did, in its kind's words ("1,200 of 1,200 moved to trash").
