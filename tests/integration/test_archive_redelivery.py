@@ -13,7 +13,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from jobs import runner
+from jobs import lifecycle, runner
 from jobs.models import JobChunk
 from jobs.progress import render_card
 from jobs.registry import ChunkContext
@@ -88,7 +88,7 @@ def test_a_chunk_killed_mid_write_retried_and_delivered_twice_still_makes_one_va
 
     monkeypatch.setattr(storage, "open_blob_blocks", dies_on_the_fifth_file)
     with pytest.raises(WorkerKilled):
-        runner.run_chunk(job.pk, 1)  # four entries of its part written, then the worker "dies"
+        runner.run_chunk(job.pk, 1, 1)  # four entries of its part written, then the worker "dies"
     monkeypatch.setattr(storage, "open_blob_blocks", real_open)
     dead_part = stored_files(job)
     assert len(dead_part) == 1 and default_storage.size(f"{storage.archive_directory(job.pk)}/{dead_part[0]}")
@@ -96,12 +96,12 @@ def test_a_chunk_killed_mid_write_retried_and_delivered_twice_still_makes_one_va
 
     # The redelivery (after the dead worker's lease) rebuilds the part, into a new object.
     JobChunk.objects.filter(job=job, index=1).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert runner.run_chunk(job.pk, 1) == runner.RECORDED
+    assert runner.run_chunk(job.pk, 1, 1) == runner.RECORDED
     # A duplicate delivery that raced it wrote a part too, but its record found the chunk done.
     loser = building.build_part(context(job, 1))
-    assert runner.run_chunk(job.pk, 1) == runner.SKIPPED
+    assert runner.run_chunk(job.pk, 1, 1) == runner.SKIPPED
     for index in (0, 2):
-        runner.run_chunk(job.pk, index)
+        runner.run_chunk(job.pk, index, 1)
     assert len(stored_files(job)) == 5  # 3 recorded parts, the dead one, the loser's
     assert loser.commit is not None  # never called: the engine only commits a recorded chunk
 
@@ -140,7 +140,7 @@ class FillsUp:
 def test_an_assembly_that_fails_half_way_gives_its_claim_back_and_the_retry_succeeds(thirty, monkeypatch):
     job, files = thirty
     for index in range(3):
-        runner.run_chunk(job.pk, index)
+        runner.run_chunk(job.pk, index, 1)
     archive = Archive.objects.get(job=job)
     real_open = storage.open_for_writing
     monkeypatch.setattr(storage, "open_for_writing", lambda name: FillsUp(real_open(name), room=1000))
@@ -158,7 +158,7 @@ def test_an_assembly_that_fails_half_way_gives_its_claim_back_and_the_retry_succ
 def test_a_part_that_is_not_whole_in_storage_is_never_served(thirty):
     job, _files = thirty
     for index in range(3):
-        runner.run_chunk(job.pk, index)
+        runner.run_chunk(job.pk, index, 1)
     part = ArchivePart.objects.get(archive__job=job, index=1)
     with default_storage.open(part.object_name, "wb") as handle:  # lost its last bytes somehow
         handle.write(b"PK\x03\x04 truncated")
@@ -172,7 +172,7 @@ def test_a_part_that_is_not_whole_in_storage_is_never_served(thirty):
 def test_a_live_assembler_is_left_alone_and_a_dead_ones_archive_is_taken_over(thirty):
     job, files = thirty
     for index in range(3):
-        runner.run_chunk(job.pk, index)
+        runner.run_chunk(job.pk, index, 1)
     archive = Archive.objects.get(job=job)
     later = timezone.now() + timedelta(minutes=1)
     Archive.objects.filter(pk=archive.pk).update(status="assembling", lease_token="other", lease_until=later)
@@ -194,7 +194,7 @@ def test_a_live_assembler_is_left_alone_and_a_dead_ones_archive_is_taken_over(th
 def test_a_finished_job_whose_assembly_message_was_lost_is_found_by_the_sweep(thirty):
     job, _files = thirty
     for index in range(3):
-        runner.run_chunk(job.pk, index)  # on_finish runs on commit; this test's transaction never commits
+        runner.run_chunk(job.pk, index, 1)  # on_finish runs on commit; this test's transaction never commits
     archive = Archive.objects.get(job=job)
     assert archive.status == "building"
     assert not stalled_archives().filter(pk=archive.pk).exists()  # just finished: its message may come
@@ -205,7 +205,7 @@ def test_a_finished_job_whose_assembly_message_was_lost_is_found_by_the_sweep(th
 def test_assembly_gives_up_after_its_attempts_and_says_so_on_the_card(thirty, monkeypatch):
     job, _files = thirty
     for index in range(3):
-        runner.run_chunk(job.pk, index)
+        runner.run_chunk(job.pk, index, 1)
     archive = Archive.objects.get(job=job)
 
     def broken(name):
@@ -224,7 +224,7 @@ def test_assembly_gives_up_after_its_attempts_and_says_so_on_the_card(thirty, mo
 
 def test_a_cancelled_archive_job_leaves_no_bytes_and_no_link(thirty):
     job, _files = thirty
-    runner.run_chunk(job.pk, 0)
+    runner.run_chunk(job.pk, 0, 1)
     assert stored_files(job)
     cancel_job(job, job.owner)
     job.refresh_from_db()
@@ -239,9 +239,9 @@ def test_a_cancelled_archive_job_leaves_no_bytes_and_no_link(thirty):
 
 def test_a_part_whose_chunk_failed_is_listed_missing_and_the_rest_is_assembled(thirty):
     job, _files = thirty
-    runner.run_chunk(job.pk, 0)
-    runner.fail_chunk(job.pk, 1, "gave up after 5 retries: storage unreachable")
-    runner.run_chunk(job.pk, 2)
+    runner.run_chunk(job.pk, 0, 1)
+    lifecycle.fail_chunk(job.pk, 1, "gave up after 5 retries: storage unreachable")
+    runner.run_chunk(job.pk, 2, 1)
     job.refresh_from_db()
     assert (job.status, job.done, job.failed) == ("partial", 20, 10)
     archive = build_in_process(job)

@@ -111,7 +111,7 @@ def build_in_process(job):
     from media_library.archives.assembly import finish_archive
 
     for index in range(job.chunk_count):
-        runner.run_chunk(job.pk, index)
+        runner.run_chunk(job.pk, index, 1)
     archive = Archive.objects.get(job_id=job.pk)
     finish_archive(archive.pk)
     archive.refresh_from_db()

@@ -4,7 +4,6 @@ by the caller, JobKind.retryable, result_link and byte_progress on the card and 
 import re
 
 import pytest
-from django.db import OperationalError
 from django.test import Client
 
 from jobs import runner
@@ -23,17 +22,16 @@ def logged_in(user):
 
 def test_commit_runs_in_the_transaction_that_records_the_chunk(make_user, test_kinds):
     job = submit("test.committed", make_user(), range(1, 21), params={"fail_commit_times": 1})
-    with pytest.raises(OperationalError):
-        runner.run_chunk(job.pk, 0)  # the commit failed: nothing of the chunk is recorded
+    # The commit failed: nothing of the chunk is recorded, and it waits for its retry.
+    assert runner.run_chunk(job.pk, 0, 1) == runner.RETRYING
     chunk = JobChunk.objects.get(job=job, index=0)
     job.refresh_from_db()
-    assert (chunk.status, job.done) == ("running", 0)
+    assert (chunk.status, job.done) == ("queued", 0)
     assert test_kinds.effects(job.pk) == {}  # the commit's own write went with the rollback
-    assert runner.run_chunk(job.pk, 0) == runner.RECORDED  # the retry
-    with pytest.raises(OperationalError):
-        runner.run_chunk(job.pk, 1)
-    assert runner.run_chunk(job.pk, 1) == runner.FINISHED
-    assert runner.run_chunk(job.pk, 1) == runner.SKIPPED
+    assert runner.run_chunk(job.pk, 0, 1) == runner.RECORDED  # the retry
+    assert runner.run_chunk(job.pk, 1, 1) == runner.RETRYING
+    assert runner.run_chunk(job.pk, 1, 1) == runner.FINISHED
+    assert runner.run_chunk(job.pk, 1, 1) == runner.SKIPPED
     job.refresh_from_db()
     assert (job.status, job.done) == ("succeeded", 20)
     assert test_kinds.effects(job.pk) == {i: 1 for i in range(1, 21)}
@@ -41,7 +39,7 @@ def test_commit_runs_in_the_transaction_that_records_the_chunk(make_user, test_k
 
 def test_commit_never_runs_for_a_delivery_that_lost_the_race(make_user, test_kinds):
     job = submit("test.committed", make_user(), range(1, 11), params={"recorded_meanwhile": True})
-    assert runner.run_chunk(job.pk, 0) == runner.SKIPPED  # another delivery recorded it first
+    assert runner.run_chunk(job.pk, 0, 1) == runner.SKIPPED  # another delivery recorded it first
     assert test_kinds.effects(job.pk) == {}
 
 
@@ -58,7 +56,7 @@ def test_chunks_given_by_the_caller_are_kept(make_user, test_kinds):
 def test_a_kind_that_is_not_retryable_offers_no_retry(make_user, test_kinds):
     user = make_user()
     job = submit("test.committed", user, range(1, 6), params={"fail_ids": [3]})
-    runner.run_chunk(job.pk, 0)
+    runner.run_chunk(job.pk, 0, 1)
     job.refresh_from_db()
     assert (job.status, job.failed) == ("partial", 1)
     assert "job-retry" not in render_card(job)
@@ -67,7 +65,7 @@ def test_a_kind_that_is_not_retryable_offers_no_retry(make_user, test_kinds):
     assert logged_in(user).post(f"/api/jobs/{job.pk}/retry/").status_code == 409
     assert Job.objects.count() == 1
     other = submit("test.record", user, [1, 2], params={"fail_ids": [2]})
-    runner.run_chunk(other.pk, 0)
+    runner.run_chunk(other.pk, 0, 1)
     other.refresh_from_db()
     assert "job-retry" in render_card(other)  # retryable kinds keep the button
 
@@ -75,13 +73,13 @@ def test_a_kind_that_is_not_retryable_offers_no_retry(make_user, test_kinds):
 def test_card_and_api_show_the_kinds_bytes_and_result(make_user, test_kinds):
     user = make_user()
     job = submit("test.committed", user, range(1, 21))
-    runner.run_chunk(job.pk, 0)
+    runner.run_chunk(job.pk, 0, 1)
     job.refresh_from_db()
     running = render_card(job)
     assert '<span class="job-bytes">· 10.0\xa0KB of 20.0\xa0KB</span>' in running
     assert re.search(r'class="job-rate">· [\d.]+\xa0[KMG]?B/s<', running)  # bytes per second
     assert "job-result" not in running  # no result while it runs
-    runner.run_chunk(job.pk, 1)
+    runner.run_chunk(job.pk, 1, 1)
     job.refresh_from_db()
     done = render_card(job)
     assert '<a class="job-download" href="/result/' in done and "Get &lt;it&gt;" in done
@@ -94,7 +92,7 @@ def test_card_and_api_show_the_kinds_bytes_and_result(make_user, test_kinds):
 
 def test_a_failing_hook_never_breaks_the_card(make_user, test_kinds, caplog):
     job = submit("test.committed", make_user(), range(1, 3), params={"link_fails": True})
-    runner.run_chunk(job.pk, 0)
+    runner.run_chunk(job.pk, 0, 1)
     job.refresh_from_db()
     card = render_card(job)
     assert 'data-status="succeeded"' in card and "job-result" not in card
