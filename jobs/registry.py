@@ -37,10 +37,16 @@ class ChunkOutcome:
 
 @dataclass(frozen=True)
 class ResultLink:
-    """What a finished job offers on its card and in the API: a link (`url`), or only a note."""
+    """What a finished job offers on its card and in the API: a link (`url`), or only a note.
+
+    `stage` orders a finished job's results (e.g. 0 "Preparing", 1 "Download", 2 "Expired"): the
+    job's own counters no longer change, so the card's seq counts it and a socket drops a card
+    rendered before the result changed that arrives after one rendered since (two processes).
+    """
 
     label: str
     url: str = ""
+    stage: int = 0
 
 
 class PermanentError(Exception):

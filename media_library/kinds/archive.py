@@ -40,12 +40,12 @@ def archive_link(job):
     if archive is None:
         return None
     if archive.status == Archive.Status.READY:
-        return ResultLink("Download", reverse("media_library:archive_download", args=[job.pk]))
+        return ResultLink("Download", reverse("media_library:archive_download", args=[job.pk]), stage=1)
     if archive.status == Archive.Status.EXPIRED:
-        return ResultLink("This ZIP has expired.")
+        return ResultLink("This ZIP has expired.", stage=2)
     if archive.status == Archive.Status.FAILED:
-        return ResultLink(f"The ZIP could not be made: {archive.error}")
-    return ResultLink("Preparing the ZIP…")
+        return ResultLink(f"The ZIP could not be made: {archive.error}", stage=2)
+    return ResultLink("Preparing the ZIP…", stage=0)
 
 
 def archive_bytes(job):

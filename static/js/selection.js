@@ -130,11 +130,11 @@
     if (!area) return;
     const check = () => {
       area.querySelectorAll("[id^='job-'][data-status]").forEach((card) => {
-        // The websocket may deliver a fast job's last update before this page's POST answered,
-        // to a twin of the card (the jobs panel): take the newer state from there.
+        // The websocket may deliver a fast job's last updates before this page's POST answered,
+        // to a twin of the card (the jobs panel): take the newer card (higher seq) from there.
         const twin = Array.from(document.querySelectorAll(`[id="${card.id}"]`)).find((el) => !area.contains(el)
-          && (TERMINAL.has(el.dataset.status) || Number(el.dataset.done) > Number(card.dataset.done)));
-        if (twin && !TERMINAL.has(card.dataset.status)) {
+          && Number(el.dataset.seq) > Number(card.dataset.seq));
+        if (twin) {
           const copy = twin.cloneNode(true);
           card.replaceWith(copy);
           card = copy;

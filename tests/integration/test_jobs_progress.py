@@ -91,6 +91,40 @@ def test_stale_card_arriving_after_the_final_one_is_dropped(
         assert ws.recv(timeout=10) == fresh_marker  # the stale card was never delivered
 
 
+def test_a_preparing_card_crossing_the_download_card_is_dropped(
+    celery_worker, live_server_url, make_user, session_cookie
+):
+    """A finished ZIP job's card is sent twice from two processes: the job's final card (rendered
+    while the ZIP is still being assembled) and the assembler's (with the link). Crossed in flight,
+    the older one must not take the link away (seen in CI: the card stayed "Preparing the ZIP…")."""
+    from jobs.progress import job_event
+    from media_library.actions import submit_action
+    from media_library.folders import create_folder
+    from media_library.models import Archive
+    from tests.support.archives import image_file, wait_for_archive
+
+    user = make_user()
+    folder = create_folder(user.pk, None, "Crossed")
+    image_file(user, folder, "a.jpg", 901)
+    with open_socket(live_server_url, session_cookie(user)) as ws:
+        job, _ = submit_action(user, "archive", {"scope": "all", "folder_id": folder.pk})
+        wait_for_archive(job)
+        ready = job_event(Job.objects.get(pk=job.pk))
+        # The job's own final card, as its worker rendered it before the assembly finished.
+        Archive.objects.filter(job=job).update(status=Archive.Status.BUILDING)
+        preparing = job_event(Job.objects.get(pk=job.pk))
+        Archive.objects.filter(job=job).update(status=Archive.Status.READY)
+        assert "job-download" in ready["html"] and "job-download" not in preparing["html"]
+        group_send(user_group(user.pk), ready)
+        group_send(user_group(user.pk), preparing)
+        marker = '<p id="marker">after</p>'
+        group_send(user_group(user.pk), {"type": "job.update", "html": marker})
+        received = []
+        while (message := ws.recv(timeout=10)) != marker:
+            received.append(message)
+    assert [("job-download" in message) for message in received if str(job.pk) in message][-1:] == [True]
+
+
 def test_user_b_sees_nothing_of_user_a(celery_worker, live_server_url, test_kinds, make_user, session_cookie):
     alice, bob = make_user("alice"), make_user("bob")
     with open_socket(live_server_url, session_cookie(bob)) as bob_ws:
