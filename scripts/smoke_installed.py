@@ -7,6 +7,12 @@ API token on the account page, upload through the API, run a trash job to `succe
 malformed multipart body (4xx) and an anonymous 10 GB body (refused before it is read), and
 finally press Ctrl-C (SIGINT to the foreground process group) and check no process is left.
 
+Then the same clone again with its bytes in S3, as README's "Several hosts" says a user runs it:
+a SeaweedFS server (`weed mini` from the clone's own .venv), `MEDIA_STORAGE=s3` and the `AWS_*`
+variables on `make run`; upload through the API, the thumbnails job succeeds, the original and
+its thumbnail come back (a redirect to a presigned S3 URL, or the bytes), the bucket holds them and
+the clone's disk does not; Ctrl-C again.
+
 Run by .ci/run after the test suite: `.venv/bin/python scripts/smoke_installed.py`. Exit status 0
 when every step passed; the log of `make run` is printed on failure.
 """
@@ -96,15 +102,16 @@ def multipart(files):
     return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
-def app_processes(clone):
-    """Processes of this install still alive: anything whose command line or cwd is in the clone."""
+def app_processes(clone, ignore=()):
+    """Processes of this install still alive: anything whose command line or cwd is in the clone
+    (but `ignore`: pids of what the smoke test itself started, such as the S3 server)."""
     found = []
     for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
         try:
             text = " ".join(proc.info["cmdline"] or []) + " " + (proc.info["cwd"] or "")
         except psutil.Error:
             continue
-        if str(clone) in text and proc.pid != os.getpid():
+        if str(clone) in text and proc.pid != os.getpid() and proc.pid not in ignore:
             found.append(proc)
     return found
 
@@ -178,6 +185,113 @@ def run_steps(clone, port, log_path, steps):
     check(reply.startswith(b"HTTP/1.1 401"), f"an anonymous 10 GB body was not refused: {reply[:60]!r}")
 
 
+def log_in(base, log_path):
+    """A Browser logged in with the demo login `make run` printed."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not _answers(base):
+        check(time.monotonic() < deadline, f"no login page after {START_TIMEOUT}s")
+        time.sleep(0.5)
+    printed = re.search(r"username: (\S+)\s+password: (\S+)", log_path.read_text(errors="replace"))
+    check(printed, "make run printed no demo login")
+    browser = Browser(base)
+    browser.request("GET", "/login/")
+    status, page = browser.post_form("/login/", {"username": printed[1], "password": printed[2]})
+    check(status == 200 and b"Dashboard" in page, f"login failed: {status}")
+    return browser
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch_bytes(browser, path):
+    """GET path as the logged-in browser: (how it was served, body, Content-Type). A redirect (to
+    a presigned S3 URL) is followed WITHOUT the session's cookies, as a browser would cross sites."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(browser.jar), _NoRedirect)
+    try:
+        with opener.open(browser.base + path, timeout=30) as response:
+            return "streamed", response.read(), response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as answer:
+        check(answer.code == 302, f"GET {path} answered {answer.code}")
+        location = answer.headers["Location"]
+    with urllib.request.urlopen(location, timeout=30) as response:
+        return (
+            f"302 to {urllib.parse.urlsplit(location).netloc}",
+            response.read(),
+            response.headers.get("Content-Type", ""),
+        )
+
+
+def s3_steps(server, clone):
+    def run(_clone, port, log_path, steps):
+        base = f"http://127.0.0.1:{port}"
+        steps.append(["[s3] log in", time.monotonic()])
+        browser = log_in(base, log_path)
+        steps.append(["[s3] upload two images through the web API (session)", time.monotonic()])
+        browser.request("GET", "/library/upload/")
+        images = [("s3-one.png", png_bytes(3)), ("s3-two.png", png_bytes(4))]
+        body, content_type = multipart(images)
+        headers = {
+            "Content-Type": content_type,
+            "X-CSRFToken": browser.cookie("csrftoken"),
+            "Referer": base + "/",
+        }
+        status, answer = browser.request("POST", "/api/files/", body, headers)
+        check(status == 201, f"upload answered {status}: {answer[:300]!r}")
+        uploaded = json.loads(answer)
+        check(len(uploaded["files"]) == 2 and uploaded["thumbnail_job_id"], f"uploaded {uploaded}")
+
+        steps.append(["[s3] the thumbnails job succeeds on the worker", time.monotonic()])
+        deadline = time.monotonic() + 120
+        while True:
+            job = json.loads(browser.request("GET", f"/api/jobs/{uploaded['thumbnail_job_id']}/")[1])
+            if job["status"] not in ("queued", "running"):
+                break
+            check(time.monotonic() < deadline, f"the thumbnails job is still {job['status']} after 120s")
+            time.sleep(0.3)
+        check(job["status"] == "succeeded", f"thumbnails job ended {job}")
+
+        steps.append(["[s3] original and thumbnail come back; bytes live in the bucket", time.monotonic()])
+        keys = server.keys()
+        for (_name, data), entry in zip(images, uploaded["files"], strict=True):
+            how, served, _type = fetch_bytes(browser, f"/files/{entry['id']}/download/")
+            check(served == data, f"download of {entry['name']} ({how}) is not the uploaded bytes")
+            thumb_how, thumb, thumb_type = fetch_bytes(browser, f"/files/{entry['id']}/thumb/256/")
+            check(thumb_type.startswith("image/"), f"thumbnail ({thumb_how}) served as {thumb_type}")
+            check(Image.open(io.BytesIO(thumb)).size[0] > 0, f"thumbnail ({thumb_how}) is not an image")
+            stored = [key for key in keys if entry["sha256"] in key]
+            check(stored, f"no object of {entry['sha256']} in the bucket")
+            print(f"  {entry['name']}: download {how}, thumbnail {thumb_how}, objects {stored}")
+        # The local-disk phase left its own files there; this phase's must not be on this disk.
+        shas = {entry["sha256"] for entry in uploaded["files"]}
+        media = [path for path in (clone / "var" / "media").rglob("*") if path.is_file()]
+        local = [path for path in media if any(sha in path.name for sha in shas)]
+        check(not local, f"bytes on the local disk: {local[:3]}")
+
+    return run
+
+
+def run_s3_phase(clone, env, workdir, steps):
+    """The same clone, its bytes in a SeaweedFS bucket started from the clone's own .venv."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.seaweedfs import start_seaweedfs
+
+    steps.append(["[s3] start SeaweedFS (weed mini)", time.monotonic()])
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{clone / '.venv' / 'bin'}{os.pathsep}{path}"  # the clone's own weed
+    try:
+        server = start_seaweedfs(workdir / "s3", bucket="mediaflow")
+    finally:
+        os.environ["PATH"] = path
+    try:
+        s3_env = {**env, **server.env}
+        run, log_path = s3_steps(server, clone), workdir / "make-run-s3.log"
+        return run_phase("s3", clone, s3_env, log_path, steps, run, ignore={server.proc.pid})
+    finally:
+        server.stop()
+
+
 def _answers(base):
     try:
         with urllib.request.urlopen(base + "/login/", timeout=2):
@@ -186,34 +300,24 @@ def _answers(base):
         return False
 
 
-def main():
-    workdir = Path(tempfile.mkdtemp(prefix="mediaflow-smoke-"))
-    clone = workdir / "mediaflow"
-    log_path = workdir / "make-run.log"
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
-    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV and not k.startswith("MEDIAFLOW_")}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
-    port = free_port()
-    env["PORT"] = str(port)
-    started = time.monotonic()
-    steps = []
+def start_make_run(clone, env, log_path):
     with open(log_path, "wb") as log:
-        make = subprocess.Popen(
+        return subprocess.Popen(
             ["make", "run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    failure = None
-    try:
-        run_steps(clone, port, log_path, steps)
-    except (SmokeFailure, OSError, ValueError, KeyError) as exc:
-        failure = f"{steps[-1][0] if steps else 'start'}: {exc}"
+
+
+def stop_make_run(make, clone, steps, ignore=()):
+    """Ctrl-C; returns what went wrong, or None."""
     steps.append(["Ctrl-C stops every process", time.monotonic()])
     os.killpg(make.pid, signal.SIGINT)  # what the terminal sends to the foreground group
+    failure = None
     try:
         make.wait(60)
     except subprocess.TimeoutExpired:
-        failure = failure or "make run did not exit 60 s after Ctrl-C"
+        failure = "make run did not exit 60 s after Ctrl-C"
     deadline = time.monotonic() + 15
-    while (left := app_processes(clone)) and time.monotonic() < deadline:
+    while (left := app_processes(clone, ignore)) and time.monotonic() < deadline:
         time.sleep(0.2)
     if left:
         failure = failure or "processes left after Ctrl-C: " + "; ".join(
@@ -221,15 +325,47 @@ def main():
         )
         for proc in left:
             proc.kill()
+    return failure
+
+
+def run_phase(name, clone, env, log_path, steps, run, ignore=()):
+    """`make run` in the clone with env, the phase's steps over HTTP, Ctrl-C; a failure or None."""
+    port = free_port()
+    env = {**env, "PORT": str(port)}
+    steps.append([f"[{name}] make run", time.monotonic()])
+    make = start_make_run(clone, env, log_path)
+    failure = None
+    try:
+        run(clone, port, log_path, steps)
+    except (SmokeFailure, OSError, ValueError, KeyError) as exc:
+        failure = f"{steps[-1][0] if steps else 'start'}: {exc}"
+    stopped = stop_make_run(make, clone, steps, ignore)
+    failure = failure or stopped
+    if failure:
+        print(f"\nSMOKE TEST FAILED ({name}) — {failure}\n--- make run log (tail) ---", file=sys.stderr)
+        print("\n".join(log_path.read_text(errors="replace").splitlines()[-80:]), file=sys.stderr)
+    return failure
+
+
+def main():
+    workdir = Path(tempfile.mkdtemp(prefix="mediaflow-smoke-"))
+    clone = workdir / "mediaflow"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV and not k.startswith("MEDIAFLOW_")}
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_") and k != "MEDIA_STORAGE"}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
+    started = time.monotonic()
+    steps = []
+    failure = run_phase("local disk", clone, env, workdir / "make-run.log", steps, run_steps)
+    if not failure:
+        failure = run_s3_phase(clone, env, workdir, steps)
     steps.append(["end", time.monotonic()])
 
-    print(f"{'step':<48} {'seconds':>8}")
+    print(f"{'step':<56} {'seconds':>8}")
     for (name, at), (_next, then) in itertools.pairwise(steps):
-        print(f"{name:<48} {then - at:8.1f}")
-    print(f"{'total':<48} {time.monotonic() - started:8.1f}")
+        print(f"{name:<56} {then - at:8.1f}")
+    print(f"{'total':<56} {time.monotonic() - started:8.1f}")
     if failure:
-        print(f"\nSMOKE TEST FAILED — {failure}\n--- make run log (tail) ---", file=sys.stderr)
-        print("\n".join(log_path.read_text(errors="replace").splitlines()[-80:]), file=sys.stderr)
         print(f"(kept {workdir})", file=sys.stderr)
         return 1
     subprocess.run(["rm", "-rf", str(workdir)], check=False)
