@@ -21,6 +21,7 @@ from bench.rig.scenarios import host_of, job_seconds, wait_jobs
 # A chunk's hard limit 20 + 60 s, trusted for 100 s; the sweep (every 60 s from beat) resends after.
 DRILL_ENV = {"JOB_CHUNK_SOFT_TIME_LIMIT": 20, "JOBS_LEASE_SECONDS": 100, "JOBS_QUEUED_LEASE_SECONDS": 60}
 OUTAGE_SECONDS = 20
+CUT_TRIES = 5  # a chunk (20 images) lasts seconds: the one seen running may commit before the cut
 
 
 def _wait(condition, timeout, what, interval=0.5):
@@ -87,6 +88,10 @@ def two_beats(rig):
     return {"takeover_seconds": round(takeover, 1), "checks": checks, "ok": all(checks.values())}
 
 
+def _chunk(rig, job_id, index):
+    return next(c for c in _progress(rig, job_id)[1] if c["index"] == index)
+
+
 def _victim_sessions(rig, victim):
     return rig.probe("web", "db-pg-sessions", victim.address)
 
@@ -115,10 +120,16 @@ def cut_link(rig, file_count):
         ]
         return running[0] + 1 if running else None  # +1: chunk 0 is an index too, not a "no"
 
-    cut_chunk = _wait(victim_chunk, 120, f"{victim.name} never ran a chunk of the job") - 1
-    sessions_at_cut = _victim_sessions(rig, victim)
-    victim.cut_link()
-    cut_at = time.monotonic()
+    for _try in range(CUT_TRIES):
+        cut_chunk = _wait(victim_chunk, 120, f"{victim.name} never ran a chunk of the job") - 1
+        sessions_at_cut = _victim_sessions(rig, victim)
+        victim.cut_link()
+        cut_at = time.monotonic()
+        if _chunk(rig, job_id, cut_chunk)["status"] == "running":
+            break
+        victim.restore_link()  # it committed that chunk just before the cut: try its next one
+    else:
+        return {"ok": False, "error": f"every cut came after {victim.name} committed its chunk"}
     try:
         # The server's keepalives / idle-in-transaction timeout (infra.SERVER_SETTINGS) end them.
         sessions_gone = _wait_sessions_gone(rig, victim, timeout=180)
