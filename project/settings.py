@@ -103,6 +103,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # TCP keepalives on every connection (libpq's, kept when the URL sets them): across hosts, a
+    # connection whose peer vanished (a cut link, a dead VM) is found dead in about
+    # idle + interval x count seconds instead of the kernel's two hours. PG_TCP_USER_TIMEOUT (ms)
+    # also bounds a send that goes unacknowledged; 0 keeps the system's default.
+    _pg_tcp = {
+        "keepalives": int(os.environ.get("PG_KEEPALIVES", 1)),
+        "keepalives_idle": int(os.environ.get("PG_KEEPALIVES_IDLE", 60)),
+        "keepalives_interval": int(os.environ.get("PG_KEEPALIVES_INTERVAL", 10)),
+        "keepalives_count": int(os.environ.get("PG_KEEPALIVES_COUNT", 6)),
+        "tcp_user_timeout": int(os.environ.get("PG_TCP_USER_TIMEOUT", 0)),
+    }
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    for _name, _value in _pg_tcp.items():
+        _pg_options.setdefault(_name, _value)
 if os.environ.get("MEDIAFLOW_TEST_DB_NAME"):
     # Set by the test plugin so concurrent test sessions never share a database.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["MEDIAFLOW_TEST_DB_NAME"]}

@@ -2,14 +2,16 @@
 
     .venv/bin/python -m bench.rig [--hosts 1,2,3] [--images 300] [--cpu 0.5] [--concurrency 1]
                                   [--drills two-beats,cut-link,s3-outage | none]
-                                  [--library-files N] [--json PATH]
+                                  [--ops-files 40] [--memory-thumbnails 1000,20000 | none]
+                                  [--memory-copies 10000,100000 | none] [--json PATH]
     .venv/bin/python -m bench.rig cleanup    # remove what a killed run left behind
 
 For each H in --hosts: a fresh rig with H bulk hosts (bench/rig/topology.py), the end-to-end check
 (upload on the web host through the API, thumbnails made on the bulk hosts, bytes in SeaweedFS,
 nothing on any host's disk) and a forced thumbnails job timed. On the largest H: the drills, then
-S3 requests per file of copy/trash/restore/delete, then (with --library-files) seed + copy + trash
-of that many files on PostgreSQL. Prints a table; writes JSON under bench/out/rig/.
+S3 requests per file of every operation (bench/rig/operations.py), then pool-process peak memory
+of thumbnails and copy jobs of two sizes, the copies trashed after (bench/rig/memory.py: seeded
+set-based on PostgreSQL). Prints a table; writes JSON under bench/out/rig/.
 """
 
 import argparse
@@ -19,7 +21,7 @@ import shutil
 import sys
 import traceback
 
-from bench.rig import drills, netns, report, scenarios
+from bench.rig import drills, memory, netns, operations, report, scenarios
 from bench.rig.infra import postgres_bin
 from bench.rig.rig import Rig, teardown
 from bench.rig.topology import OUT_DIR, VENV_BIN
@@ -52,15 +54,47 @@ def parse_args(argv):
     parser.add_argument("--cpu", type=float, default=0.5, help="CPU share of each bulk host")
     parser.add_argument("--concurrency", type=int, default=1, help="pool processes per bulk host")
     parser.add_argument("--drills", default=",".join(DRILLS))
-    parser.add_argument("--library-files", type=int, default=0, help="seed, copy and trash this many files")
+    parser.add_argument(
+        "--ops-files", type=int, default=40, help="fresh images for S3 requests per operation"
+    )
+    parser.add_argument(
+        "--memory-thumbnails", default="1000,20000", help="thumbnails job sizes (small images)"
+    )
+    parser.add_argument("--memory-copies", default="10000,100000", help="copy (then trash) job sizes")
+    parser.add_argument(
+        "--library-files", type=int, default=0, help="old name: adds this size to --memory-copies"
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     args.hosts = sorted({int(n) for n in args.hosts.split(",")})
     args.drills = [] if args.drills in ("", "none") else args.drills.split(",")
+    args.memory_thumbnails = _sizes(args.memory_thumbnails)
+    args.memory_copies = sorted(set(_sizes(args.memory_copies)) | ({args.library_files} - {0}))
     unknown = set(args.drills) - set(DRILLS)
     if unknown:
         parser.error(f"unknown drill(s): {', '.join(sorted(unknown))}")
     return args
+
+
+def _sizes(text):
+    return [] if text in ("", "none") else sorted({int(n) for n in text.split(",")})
+
+
+def run_guarded(results, name, fn):
+    """A measurement that breaks is reported as such; the ones after it still run."""
+    print(f"[rig] {name}", flush=True)
+    try:
+        results[name] = fn()
+    except Exception as exc:
+        results[name] = {"error": _short(exc)}
+        traceback.print_exc()
+
+
+def _short(exc):
+    """A table cell's worth of an error: a probe's failure carries its whole traceback."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if len(lines) < 2 else f"{lines[0]} … {lines[-1]}"
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 def run_drills(rig, names, files, results):
@@ -74,7 +108,7 @@ def run_drills(rig, names, files, results):
             elif name == "s3-outage":
                 results[name] = drills.s3_outage(rig, files)
         except Exception as exc:  # a drill that breaks is a verdict too; the others still run
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            results[name] = {"ok": False, "error": _short(exc)}
             traceback.print_exc()
 
 
@@ -91,6 +125,8 @@ def main(argv=None):
         "bulk_concurrency": args.concurrency, "cpu_note": None, "runs": {}, "drills": {},
     }  # fmt: skip
     images = scenarios.prepare_images(args.images)
+    # Fresh bytes for the per-operation run: an upload of known bytes would skip the PUT.
+    ops_images = scenarios.prepare_images(args.ops_files, start=args.images) if args.ops_files else None
     largest = max(args.hosts)
     try:
         for hosts in args.hosts:
@@ -115,9 +151,19 @@ def main(argv=None):
                         "checks": e2e["checks"], "ok": e2e["ok"], "chunks_by_host": e2e["chunks_by_host"],
                     }  # fmt: skip
                     run_drills(rig, args.drills, e2e["files"], results["drills"])
-                    results["requests_per_operation"] = scenarios.requests_per_operation(rig)
-                    if args.library_files:
-                        results["library"] = scenarios.library_bench(rig, args.library_files)
+                    if ops_images:
+                        run_guarded(results, "requests_per_operation",
+                                    lambda: operations.requests_per_operation(rig, ops_images))  # fmt: skip
+                    if args.memory_thumbnails:
+                        run_guarded(
+                            results,
+                            "memory_thumbnails",
+                            lambda: memory.thumbnails_memory(rig, args.memory_thumbnails),
+                        )
+                    if args.memory_copies:
+                        run_guarded(
+                            results, "memory_copies", lambda: memory.copy_memory(rig, args.memory_copies)
+                        )
     finally:
         path = report.write_json(results, args.json or OUT_DIR / f"results-{stamp}.json")
         report.write_json(results, OUT_DIR / "results-latest.json")

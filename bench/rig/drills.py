@@ -21,6 +21,7 @@ from bench.rig.scenarios import host_of, job_seconds, wait_jobs
 # A chunk's hard limit 20 + 60 s, trusted for 100 s; the sweep (every 60 s from beat) resends after.
 DRILL_ENV = {"JOB_CHUNK_SOFT_TIME_LIMIT": 20, "JOBS_LEASE_SECONDS": 100, "JOBS_QUEUED_LEASE_SECONDS": 60}
 OUTAGE_SECONDS = 20
+CUT_TRIES = 5  # a chunk (20 images) lasts seconds: the one seen running may commit before the cut
 
 
 def _wait(condition, timeout, what, interval=0.5):
@@ -87,6 +88,24 @@ def two_beats(rig):
     return {"takeover_seconds": round(takeover, 1), "checks": checks, "ok": all(checks.values())}
 
 
+def _chunk(rig, job_id, index):
+    return next(c for c in _progress(rig, job_id)[1] if c["index"] == index)
+
+
+def _victim_sessions(rig, victim):
+    return rig.probe("web", "db-pg-sessions", victim.address)
+
+
+def _wait_sessions_gone(rig, victim, timeout):
+    """Seconds until the server has no session of the cut host left (None: still there)."""
+    started = time.monotonic()
+    try:
+        _wait(lambda: _victim_sessions(rig, victim)["sessions"] == 0, timeout, "sessions stay", interval=1)
+    except TimeoutError:
+        return None
+    return round(time.monotonic() - started, 1)
+
+
 def cut_link(rig, file_count):
     """Cut the first bulk host off while it runs a chunk of a forced thumbnails job."""
     if len(rig.bulk()) < 2:
@@ -101,10 +120,19 @@ def cut_link(rig, file_count):
         ]
         return running[0] + 1 if running else None  # +1: chunk 0 is an index too, not a "no"
 
-    cut_chunk = _wait(victim_chunk, 120, f"{victim.name} never ran a chunk of the job") - 1
-    victim.cut_link()
-    cut_at = time.monotonic()
+    for _try in range(CUT_TRIES):
+        cut_chunk = _wait(victim_chunk, 120, f"{victim.name} never ran a chunk of the job") - 1
+        sessions_at_cut = _victim_sessions(rig, victim)
+        victim.cut_link()
+        cut_at = time.monotonic()
+        if _chunk(rig, job_id, cut_chunk)["status"] == "running":
+            break
+        victim.restore_link()  # it committed that chunk just before the cut: try its next one
+    else:
+        return {"ok": False, "error": f"every cut came after {victim.name} committed its chunk"}
     try:
+        # The server's keepalives / idle-in-transaction timeout (infra.SERVER_SETTINGS) end them.
+        sessions_gone = _wait_sessions_gone(rig, victim, timeout=180)
         finished = wait_jobs(rig, [job_id], timeout=900)
         seconds_after_cut = time.monotonic() - cut_at
     finally:
@@ -116,19 +144,24 @@ def cut_link(rig, file_count):
     job_row, chunks = _progress(rig, job_id)
     counted = sum(c["done"] + c["failed"] for c in chunks)
     taken_over = next(c for c in chunks if c["index"] == cut_chunk)
+    others = {host.name for host in rig.bulk()} - {victim.name}
     checks = {
+        "the cut host's PostgreSQL sessions ended while it was cut off": sessions_gone is not None,
         "job finished while the host was cut off": job is not None,
         "every file done, none failed": bool(job)
         and job["done"] == job["total"] == file_count
         and job["failed"] == 0,
-        "nothing counted twice (after the host came back too)": job_row["done"] + job_row["failed"]
-        == job_row["total"]
-        == counted,
+        # record() adds a chunk's counts to the job row: a second commit would show here.
+        "every chunk committed exactly once (after the host came back too)": all(
+            c["status"] == "done" and c["done"] + c["failed"] == c["size"] for c in chunks
+        )
+        and job_row["done"] + job_row["failed"] == job_row["total"] == counted,
         "the cut host's chunk was finished by another host": taken_over["status"] == "done"
-        and host_of(taken_over["worker"]) != victim.name,
+        and host_of(taken_over["worker"]) in others,
     }  # fmt: skip
     return {
-        "seconds_cut_to_done": round(seconds_after_cut, 1) if job else None, "job": job_row,
+        "seconds_cut_to_done": round(seconds_after_cut, 1) if job else None,
+        "sessions_at_cut": sessions_at_cut, "sessions_gone_seconds": sessions_gone, "job": job_row,
         "cut_chunk": taken_over,
         "chunks_by_host": _by_host(chunks), "checks": checks, "ok": all(checks.values()),
     }  # fmt: skip

@@ -17,6 +17,19 @@ from tests.support.seaweedfs import weed_mini_command, write_s3_config
 DB_NAME = DB_USER = "mediaflow"
 BUCKET = "mediaflow"
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8", "HOME": "/tmp"}
+# A host whose link is cut leaves its sessions open on the server: without these, one that was
+# inside a transaction keeps its row locks (a chunk's, the job row) until TCP gives up, hours later.
+# Idle in a transaction: ended after 30 s. Idle outside one: probed after 10 s, dropped after 3
+# unanswered probes 5 s apart. Unacknowledged data (a reply to a dead client): dropped after 20 s.
+# A running query notices a vanished client within 10 s (PostgreSQL >= 14).
+SERVER_SETTINGS = {
+    "idle_in_transaction_session_timeout": "30s",
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "20000",
+    "client_connection_check_interval": "10s",
+}
 
 
 def postgres_bin():
@@ -55,7 +68,8 @@ def start_postgres(host, creds):
     pwfile.unlink()
     with open(data / "pg_hba.conf", "a") as hba:
         hba.write(f"host all all {SUBNET}.0/24 scram-sha-256\n")
-    options = f"-c listen_addresses={host.address} -c port={POSTGRES_PORT} -c unix_socket_directories=/tmp"
+    settings = {"listen_addresses": host.address, "port": POSTGRES_PORT, "unix_socket_directories": "/tmp"}
+    options = " ".join(f"-c {name}={value}" for name, value in {**settings, **SERVER_SETTINGS}.items())
     host.run([*as_postgres, pg_bin / "pg_ctl", "-D", data, "-l", data / "server.log", "-w", "-t", "60",
               "-o", options, "start"], BASE_ENV)  # fmt: skip
     psql = [

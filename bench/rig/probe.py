@@ -194,7 +194,18 @@ def db_chunks(args):
 
     rows = JobChunk.objects.filter(job_id__in=args.job_ids).order_by("job_id", "index")
     jobs = Job.objects.filter(pk__in=args.job_ids)
-    chunk_fields = ("job_id", "index", "status", "worker", "attempt", "retries", "done", "failed")
+    chunk_fields = (
+        "job_id",
+        "index",
+        "status",
+        "worker",
+        "attempt",
+        "retries",
+        "deliveries",
+        "size",
+        "done",
+        "failed",
+    )
     job_fields = ("id", "status", "total", "done", "failed", "created", "started", "finished")
     emit({"chunks": list(rows.values(*chunk_fields)), "jobs": list(jobs.values(*job_fields))})
 
@@ -213,6 +224,8 @@ def db_submit_thumbnails(args):
         .order_by("id")
         .values_list("id", flat=True)
     )
+    if args.limit:
+        ids = ids[: args.limit]
     job = jobs.submit("thumbnails", owner, ids.iterator(chunk_size=2000), params={"force": bool(args.force)})
     emit({"job_id": str(job.pk), "total": job.total})
 
@@ -315,6 +328,7 @@ def main(argv=None):
     p.set_defaults(run=db_chunks)
     p = sub.add_parser("db-submit-thumbnails")
     p.add_argument("user"), p.add_argument("--force", action="store_true")
+    p.add_argument("--limit", type=int, default=0, help="only the first LIMIT files (by id)")
     p.set_defaults(run=db_submit_thumbnails)
     p = sub.add_parser("db-create-user")
     p.add_argument("user")
@@ -332,6 +346,9 @@ def main(argv=None):
     p = sub.add_parser("make-folder")
     p.add_argument("web"), p.add_argument("token"), p.add_argument("name")
     p.set_defaults(run=make_folder)
+    from bench.rig.probe_extra import add_commands
+
+    add_commands(sub)
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -3,7 +3,10 @@
 import json
 from pathlib import Path
 
-DRILL_NUMBERS = ("takeover_seconds", "seconds_cut_to_done", "outage_seconds", "failed", "blob_statuses")
+DRILL_NUMBERS = (
+    "takeover_seconds", "seconds_cut_to_done", "sessions_gone_seconds", "outage_seconds", "failed",
+    "blob_statuses",
+)  # fmt: skip
 
 
 def _checks(checks):
@@ -53,26 +56,8 @@ def table(results):
         cells += [sorted(forced["pool_peak_rss_mb"].values()), _per_file(forced["s3_requests"])]
         cells.append(f"{forced['status']} {forced['done']}/{forced['files']}")
         lines.append("| " + " | ".join(map(str, cells)) + " |")
-    operations = results.get("requests_per_operation")
-    if operations:
-        lines += ["", "S3 requests per file, by SeaweedFS request type (server counters)",
-                  "| operation | files | s | requests per file |", "|---|---|---|---|"]  # fmt: skip
-        for name, op in operations.items():
-            lines.append(f"| {name} | {op['files']} | {op['seconds']} | {_per_file(op['s3_requests'])} |")
-    library = results.get("library")
-    if library:
-        lines += [
-            "",
-            f"Library on PostgreSQL: {library['files']} files seeded in {library['seed_seconds']} s",
-            "| operation | files | status | submit -> done s | S3 requests | pool peak RSS (MB) |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name in ("copy", "trash"):
-            op = library[name]
-            total = op["s3_requests"]["total"] or 0
-            peak = max(op.get("pool_peak_rss_mb", {}).values(), default="-")
-            cells = [name, op["total"], op["status"], op["seconds_submit_to_done"], total, peak]
-            lines.append("| " + " | ".join(map(str, cells)) + " |")
+    lines += _operations(results.get("requests_per_operation"))
+    lines += _memory(results)
     if results.get("drills"):
         lines += ["", "Drills", "| drill | verdict | detail |", "|---|---|---|"]
         for name, drill in results["drills"].items():
@@ -81,6 +66,74 @@ def table(results):
             extra = {key: drill[key] for key in DRILL_NUMBERS if key in drill}
             lines.append(f"| {name} | {verdict} | {detail} {extra or ''} |")
     return "\n".join(lines)
+
+
+def _operations(operations):
+    if not operations:
+        return []
+    if "error" in operations:
+        return ["", f"S3 requests per operation: ERROR {operations['error']}"]
+    lines = ["", "S3 requests per file, by SeaweedFS request type (server counters), each step alone",
+             "| operation | files | s | status | requests per file | all per file |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for name, op in operations.items():
+        requests = op["s3_requests"]
+        cells = [name, op["files"], op["seconds"], op.get("status", ""), _per_file(requests)]
+        cells.append(requests.get("per_file_all") or 0)
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return lines
+
+
+def _memory(results):
+    runs = {"thumbnails": results.get("memory_thumbnails"), "copy": results.get("memory_copies")}
+    if not any(runs.values()):
+        return []
+    lines = [
+        "",
+        "Pool-process peak memory of the bulk workers (restarted before each job; peak RSS = VmHWM,",
+        "USS sampled every 0.25 s; max over pool processes); copies then trashed, all on PostgreSQL",
+        "| job | files | input | status | submit -> done s | peak RSS MB | peak USS MB | S3 req/file |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for job, out in runs.items():
+        if not out:
+            continue
+        if "error" in out and "verdict" not in out:
+            lines.append(f"| {job} | - | - | ERROR {out['error']} | | | | |")
+            continue
+        source = out.get("images", "rows seeded by one INSERT … SELECT, sharing 8 blobs")
+        sizes = sorted(int(key) for key in out if key.isdigit())
+        for n in sizes:
+            run = out[str(n)]
+            cells = [job, n, source, run["status"], run["seconds_submit_to_done"], run["peak_rss_mb"]]
+            cells += [run["peak_uss_mb"], run["s3_requests"].get("per_file_all") or 0]
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
+            trash = run.get("trash")
+            if trash:
+                cells = [f"trash of the {n} copies", trash["total"], "", trash["status"]]
+                cells += [
+                    trash["seconds_submit_to_done"],
+                    "",
+                    "",
+                    trash["s3_requests"].get("per_file_all") or 0,
+                ]
+                lines.append("| " + " | ".join(map(str, cells)) + " |")
+        verdict = out["verdict"]
+        if "delta_rss_mb" in verdict and len(sizes) > 1:
+            result = "PASS" if verdict["ok"] else "FAIL"
+            verdicts.append(
+                f"| {job} {sizes[0]} -> {sizes[-1]} | {verdict['delta_rss_mb']:+.1f} | "
+                f"{verdict['delta_uss_mb']:+.1f} | {result} (within ±{verdict['tolerance_mb']:g} MB) |"
+            )
+    if verdicts:
+        lines += [
+            "",
+            "| memory flat? | Δ peak RSS MB | Δ peak USS MB | verdict |",
+            "|---|---|---|---|",
+            *verdicts,
+        ]
+    return lines
 
 
 def write_json(results, path):

@@ -131,6 +131,9 @@ class Rig:
             "PATH": f"{VENV_BIN}:{infra.BASE_ENV['PATH']}",
             "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
             "DATABASE_URL": self.database_url or "", "CONN_MAX_AGE": "60",
+            # Short client keepalives: a cut-off host notices its dead database within ~25 s.
+            "PG_KEEPALIVES_IDLE": "10", "PG_KEEPALIVES_INTERVAL": "5", "PG_KEEPALIVES_COUNT": "3",
+            "PG_TCP_USER_TIMEOUT": "20000",
             "REDIS_URL": self.redis_url or "",
             "MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": infra.BUCKET,
             "AWS_S3_ENDPOINT_URL": self.s3_endpoint or "",

@@ -8,6 +8,9 @@ host; the bucket is listed from the client; S3 requests are the server's own cou
 
 import io
 import json
+import multiprocessing
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -16,21 +19,40 @@ import psutil
 from bench.rig.topology import OUT_DIR, S3_PORTS, WORK_DIR, infra_address, web_url
 
 IMAGES_DIR = OUT_DIR / "images"
+CACHE_DIR = IMAGES_DIR / "1155x866-q90"
 METRICS_URL = f"http://{infra_address()}:{S3_PORTS['metrics']}/metrics"
 
 
-def prepare_images(count):
-    """`count` distinct photo-like ~1 MP JPEGs (1155x866, q90), made once and reused by later runs."""
+def _make_photo(path_and_variant):
     from bench.bench_thumbnails import photo_like
 
-    folder = IMAGES_DIR / f"{count}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for n in range(count):
-        path = folder / f"photo-{n:05d}.jpg"
-        if not path.exists():
-            buffer = io.BytesIO()
-            photo_like(1155, 866, n).save(buffer, "JPEG", quality=90)
-            path.write_bytes(buffer.getvalue())
+    path, variant = path_and_variant
+    buffer = io.BytesIO()
+    photo_like(1155, 866, variant).save(buffer, "JPEG", quality=90)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(buffer.getvalue())
+    partial.rename(path)  # a run killed mid-write leaves no truncated JPEG in the cache
+
+
+def prepare_images(count, start=0, log=print):
+    """Images start..start+count-1 of one cache of distinct photo-like ~1 MP JPEGs (1155x866, q90,
+    random grain: every one its own bytes), made once on all CPUs and reused by every later run;
+    returns a folder of hard links to exactly those (the upload takes a whole folder)."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    wanted = [CACHE_DIR / f"photo-{n:05d}.jpg" for n in range(start, start + count)]
+    missing = [(path, start + i) for i, path in enumerate(wanted) if not path.exists()]
+    if missing:
+        began = time.monotonic()
+        log(f"[rig] making {len(missing)} of {count} images (cached in {CACHE_DIR} for later runs)")
+        with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
+            pool.map(_make_photo, missing, chunksize=8)
+        log(f"[rig] images made in {time.monotonic() - began:.0f} s")
+    folder = IMAGES_DIR / "sets" / f"{start}-{count}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for path in wanted:
+        os.link(path, folder / path.name)
     return folder
 
 
@@ -64,8 +86,12 @@ def requests_delta(before, after, files):
     }
 
 
-def wait_jobs(rig, job_ids, timeout=1800):
-    return rig.probe("client", "wait-jobs", web_url(), rig.token, *job_ids, "--timeout", timeout)
+def wait_jobs(rig, job_ids, timeout=1800, token=None):
+    """Follow jobs through the API as their owner (the rig's user unless `token` says another)."""
+    return rig.probe(
+        "client", "wait-jobs", web_url(), token or rig.token, *job_ids, "--timeout", timeout,
+        timeout=timeout + 60,
+    )  # fmt: skip
 
 
 def job_seconds(job):
@@ -182,68 +208,3 @@ def forced_thumbnails(rig):
         "s3_requests": requests_delta(before, after, job["total"]),
         "ok": job["status"] == "succeeded" and job["failed"] == 0,
     }  # fmt: skip
-
-
-def _run_job(rig, payload):
-    submitted = rig.probe("client", "submit-job", web_url(), rig.token, json.dumps(payload))
-    finished = wait_jobs(rig, [submitted["job_id"]])
-    return finished["finished"].get(submitted["job_id"]) or {"status": "unfinished", "total": 0}
-
-
-def requests_per_operation(rig):
-    """S3 requests per file of copy, trash, restore and permanent delete over every file (destructive)."""
-    originals = rig.probe("web", "db-file-ids", "rig")
-    results = {}
-
-    def measured(name, payload, files):
-        before = s3_requests_settled(rig)
-        started = time.monotonic()
-        job = _run_job(rig, payload)
-        results[name] = {
-            "files": files, "status": job["status"], "seconds": round(time.monotonic() - started, 2),
-            "s3_requests": requests_delta(before, s3_requests_settled(rig), files),
-        }  # fmt: skip
-
-    measured("copy", {"action": "copy", "file_ids": originals, "target_folder_id": None}, len(originals))
-    everything = rig.probe("web", "db-file-ids", "rig")
-    measured("trash", {"action": "trash", "file_ids": originals}, len(originals))
-    measured("restore", {"action": "restore", "file_ids": originals}, len(originals))
-    measured("trash all", {"action": "trash", "file_ids": everything}, len(everything))
-    # Copies share the originals' blobs: deleting both removes each blob's bytes once.
-    measured("delete permanently", {"action": "delete", "file_ids": everything}, len(originals))
-    return results
-
-
-def library_bench(rig, files):
-    """Seed `files` real images (manage.py seed_demo on the web host), then copy and trash them all."""
-    web = rig.hosts["web"]
-    started = time.monotonic()
-    seed = [rig_python(), "manage.py", "seed_demo", "--user", "lib", "--files", files, "--folders", 1]
-    web.run(seed, rig.product_env(), timeout=7200)
-    seeded = time.monotonic() - started
-    token = web.run([rig_python(), "manage.py", "create_api_token", "lib"], rig.product_env()).stdout.strip()
-    folder_id = rig.probe("web", "db-folder-id", "lib", "Demo 001")  # seed_demo's name for its first folder
-    target = rig.probe("client", "make-folder", web_url(), token, "copies")["id"]
-    out = {"files": files, "seed_seconds": round(seeded, 1)}
-    for name, payload in (
-        ("copy", {"action": "copy", "folder_id": folder_id, "target_folder_id": target}),
-        ("trash", {"action": "trash", "folder_id": target}),
-    ):
-        before = s3_requests_settled(rig)
-        submitted = rig.probe("client", "submit-job", web_url(), token, json.dumps(payload))
-        done = rig.probe("client", "wait-jobs", web_url(), token, submitted["job_id"], "--timeout", 3600)
-        job = done["finished"].get(submitted["job_id"], {"status": "unfinished"})
-        out[name] = {
-            "status": job["status"], "total": job.get("total"),
-            "seconds_submit_to_done": round(job_seconds(job)[0], 2) if job.get("finished") else None,
-            "s3_requests": requests_delta(before, s3_requests_settled(rig), files),
-            # Peaks since each pool process started (seeding ran elsewhere, on the web host's shell).
-            "pool_peak_rss_mb": pool_peak_memory(rig),
-        }  # fmt: skip
-    return out
-
-
-def rig_python():
-    from bench.rig.rig import PYTHON
-
-    return PYTHON
