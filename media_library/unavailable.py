@@ -1,7 +1,8 @@
 """What a request answers while the storage is down: 503 with Retry-After, never a 500.
 
 media_library.storage raises StorageUnavailable for any outage; the JSON API turns it into
-`{"error": ...}` (a handler on the NinjaAPI), pages into a readable 503 page (the middleware).
+`{"error": ...}` (a handler on the NinjaAPI), pages into a readable 503 page (the middleware in
+project.storage_errors).
 Nothing was changed when it is raised (bytes are written before the rows that point at them),
 so the client may simply send the request again.
 """
@@ -31,24 +32,6 @@ def page_unavailable(request):
     response = render(request, "503.html", {"message": MESSAGE}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
-
-
-class StorageUnavailableMiddleware:
-    """Pages (and anything outside the NinjaAPI) that hit a storage outage answer 503."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_exception(self, request, exception):
-        if not isinstance(exception, StorageUnavailable):
-            return None
-        logger.warning("storage unavailable for %s %s: %s", request.method, request.path, exception)
-        if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            return json_unavailable()
-        return page_unavailable(request)
 
 
 def register_api_handler(api):
