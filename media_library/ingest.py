@@ -27,7 +27,7 @@ from media_library.imaging import ALLOWED_FORMATS
 from media_library.kinds.thumbnails import THUMBNAILS_KIND
 from media_library.models import Blob, MediaFile
 from media_library.naming import NameAllocator, live_file_names, safe_display_name
-from media_library.storage import store_blob_bytes
+from media_library.storage import StorageUnavailable, store_blob_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,10 @@ class IngestOutcome:
     stored: list[IngestedFile] = field(default_factory=list)
     errors: list[Rejection] = field(default_factory=list)
     thumbnail_job_id: str | None = None
+    # Set when the storage went down mid-request: this file and the ones after it were not
+    # stored (nor rejected); the caller answers 503 so the client sends them again.
+    unavailable: str = ""
+    not_stored: list[int] = field(default_factory=list)
 
 
 def _limit_text(max_bytes):
@@ -224,6 +228,14 @@ def ingest_uploads(owner, uploads, folder=None, relative_paths=None, thumbnails=
             outcome.stored.append(stored)
         except RejectedUpload as exc:
             outcome.errors.append(Rejection(index, name, str(exc)))
+        except StorageUnavailable as exc:
+            # Not this file's fault, and the next ones would hit it too: stop, keep what is stored.
+            logger.warning(
+                "storage unavailable during an upload, %d files not stored: %s", len(uploads) - index, exc
+            )
+            outcome.unavailable = str(exc)
+            outcome.not_stored = list(range(index, len(uploads)))
+            break
         except OSError:
             # The storage failed (disk full, bucket unreachable): this file is lost, not the rest.
             logger.exception("could not store upload %r", name)

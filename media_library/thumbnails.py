@@ -37,6 +37,13 @@ def thumbnail_response(blob: Blob, size: int = THUMBNAIL_SIZE):
     if size not in RENDITION_SIZES:
         raise ValueError(f"no rendition of size {size}")
     if blob.thumbnail_status == Blob.Thumbnail.READY:
+        # Object storage: the browser fetches the rendition from the bucket (nothing is asked of
+        # the bucket here; signing is local). Local disk: streamed as before.
+        url = storage.presigned_url(
+            storage.rendition_name(blob.sha256, size), content_type="image/webp", disposition="inline"
+        )
+        if url:
+            return presigned_redirect(url)
         try:
             handle = storage.open_rendition(blob.sha256, size)
         except FileNotFoundError:
@@ -49,17 +56,27 @@ def thumbnail_response(blob: Blob, size: int = THUMBNAIL_SIZE):
     return HttpResponseRedirect(placeholder_url(blob))
 
 
+def presigned_redirect(url):
+    """A 302 to a presigned URL, which the browser may reuse for half the URL's lifetime."""
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = f"private, max-age={storage.presigned_lifetime() // 2}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def make_renditions(blob: Blob) -> str:
     """Render and store the blob's renditions. Returns "" on success, else the reason it failed.
 
-    Bad images are an outcome, not an exception (whatever the decoder raises); storage errors while
-    writing do raise, so the job engine can retry the chunk.
+    Bad images are an outcome, not an exception (whatever the decoder raises); storage errors (an
+    outage while reading or writing) do raise, so the job engine retries the chunk.
     """
     try:
         with storage.open_blob_bytes(blob.sha256) as source:
             renditions = render_renditions(source, RENDITION_SIZES, max_pixels=settings.MAX_IMAGE_PIXELS)
     except FileNotFoundError:
         return "the original bytes are missing from storage"
+    except storage.StorageUnavailable:
+        raise  # an outage is no verdict on the image: the job retries the chunk
     except ImageRejected as exc:
         return str(exc)
     except MemoryError:

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "project.storage_errors.StorageUnavailableMiddleware",  # a storage outage is a 503, not a 500
 ]
 
 ROOT_URLCONF = "project.urls"

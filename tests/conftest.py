@@ -133,7 +133,14 @@ def s3_celery_worker(seaweedfs, test_database_url, service_logs):
     app.control.purge()
     proc = start_celery_worker(
         test_database_url, service_logs / "s3-worker.log", name=f"s3-{os.getpid()}@localhost",
-        env={**seaweedfs.env, "JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4"},
+        # botocore tries twice (the product's default is 5): an outage reaches the job engine's
+        # retry with back-off within a second, which is what the outage tests look at. With the
+        # short test back-off, 10 retries ride out ~15 s of outage (a restarted SeaweedFS serves
+        # reads again a few seconds after it answers); the product's defaults ride out a minute.
+        env={
+            **seaweedfs.env, "AWS_MAX_ATTEMPTS": "2", "JOBS_MAX_RETRIES": "10",
+            "JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4",
+        },
     )  # fmt: skip
     _set_consuming([proc.worker_name], False)
     yield proc

@@ -16,6 +16,7 @@ from media_library import listing
 from media_library.folders import FolderNotFound, create_folder, owned_folder
 from media_library.ingest import ingest_uploads
 from media_library.models import Folder, MediaFile
+from media_library.unavailable import json_unavailable
 
 router = Router(tags=["files"])
 
@@ -46,6 +47,11 @@ class UploadOut(Schema):
     files: list[UploadedFileOut]
     errors: list[RejectedFileOut]
     thumbnail_job_id: str | None = Field(None, description="The job making thumbnails of the new files.")
+
+
+class UnavailableOut(UploadOut):
+    error: str
+    not_stored: list[int] = Field(description="Indexes of the files not stored: send them again.")
 
 
 class FileOut(Schema):
@@ -141,12 +147,16 @@ Upload images as `multipart/form-data`.
 Answers 201 with the stored files (`duplicate` is true when you already had exactly these bytes)
 and the rejected ones with a reason, even if some were rejected. Each entry carries `index`, the
 position of its file among the request's `files` (names may have been made safe, so match on it).
+
+Answers 503 with `Retry-After` when the file storage is unavailable: `error` says so, `files` and
+`errors` report the files handled before the outage (they are stored, or rejected, for good) and
+`not_stored` the indexes of the files to send again.
 """
 
 
 @router.post(
     "/files/",
-    response={201: UploadOut, 400: ErrorOut, 404: ErrorOut},
+    response={201: UploadOut, 400: ErrorOut, 404: ErrorOut, 503: UnavailableOut},
     summary="Upload files",
     description=UPLOAD_DESCRIPTION,
 )
@@ -170,27 +180,28 @@ def upload_files(
     except FolderNotFound:
         return Status(404, {"error": "Folder not found."})
     outcome = ingest_uploads(request.auth, uploads, folder=folder, relative_paths=relative_paths or None)
-    return Status(
-        201,
-        {
-            "files": [
-                {
-                    "index": item.index,
-                    "id": item.file.pk,
-                    "name": item.file.name,
-                    "folder_id": item.file.folder_id,
-                    "size": item.file.size,
-                    "sha256": item.file.blob.sha256,
-                    "width": item.file.blob.width,
-                    "height": item.file.blob.height,
-                    "duplicate": item.duplicate,
-                }
-                for item in outcome.stored
-            ],
-            "errors": [{"index": r.index, "name": r.name, "error": r.error} for r in outcome.errors],
-            "thumbnail_job_id": outcome.thumbnail_job_id,
-        },
-    )
+    body = {
+        "files": [
+            {
+                "index": item.index,
+                "id": item.file.pk,
+                "name": item.file.name,
+                "folder_id": item.file.folder_id,
+                "size": item.file.size,
+                "sha256": item.file.blob.sha256,
+                "width": item.file.blob.width,
+                "height": item.file.blob.height,
+                "duplicate": item.duplicate,
+            }
+            for item in outcome.stored
+        ],
+        "errors": [{"index": r.index, "name": r.name, "error": r.error} for r in outcome.errors],
+        "thumbnail_job_id": outcome.thumbnail_job_id,
+    }
+    if outcome.unavailable:
+        # The storage went down mid-request: what is listed is stored for good, the rest is not.
+        return json_unavailable({**body, "not_stored": outcome.not_stored})
+    return Status(201, body)
 
 
 @router.get(

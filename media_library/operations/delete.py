@@ -1,5 +1,6 @@
 """Permanent deletion: rows go in the transaction, unreferenced bytes after it commits."""
 
+import logging
 from functools import partial
 
 from django.db import transaction
@@ -8,7 +9,9 @@ from django.db.models import Exists, OuterRef
 from media_library.models import Blob, MediaFile
 from media_library.operations.base import NOT_IN_TRASH, OperationResult, fetch_owned
 from media_library.sql import IdIn, ValuesIn
-from media_library.storage import delete_stored_files
+from media_library.storage import StorageUnavailable, delete_blobs_files
+
+logger = logging.getLogger(__name__)
 
 
 def delete_permanently(owner_id, ids):
@@ -54,8 +57,13 @@ def delete_orphan_blobs(blob_ids):
 
 def remove_blob_files(shas):
     """Remove the bytes and thumbnails of deleted blobs, unless an upload has re-created the blob
-    since (a new Blob row with the same SHA-256 owns those bytes now)."""
+    since (a new Blob row with the same SHA-256 owns those bytes now).
+
+    One storage call for all of them (on S3, one DeleteObjects per 1,000 keys). The rows are gone
+    already, so during a storage outage the bytes stay behind as orphans: the orphan sweep removes
+    them later, and the deletion itself has succeeded."""
     reused = set(Blob.objects.filter(ValuesIn("sha256", shas)).values_list("sha256", flat=True))
-    for sha in shas:
-        if sha not in reused:
-            delete_stored_files(sha)
+    try:
+        delete_blobs_files([sha for sha in shas if sha not in reused])
+    except StorageUnavailable as exc:
+        logger.warning("left %d deleted blobs' files to the orphan sweep: %s", len(shas), exc)

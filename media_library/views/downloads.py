@@ -2,8 +2,10 @@
 
 Another user's file id (or job id) is a 404, exactly like a missing one. Responses never let a
 browser guess a type (`nosniff`) and carry a Content-Disposition built from the display name so
-that no name can inject a header or a path. A ZIP streams from storage with its Content-Length
-and HTTP Range (a broken download resumes), or on object storage redirects to a presigned URL.
+that no name can inject a header or a path. On object storage a file or thumbnail is a 302 to a
+short-lived presigned URL (the same headers signed in), checked for ownership first; on local disk
+it streams. A ZIP streams from storage with its Content-Length and HTTP Range (a broken download
+resumes), on both: it is several objects (media_library.storage).
 """
 
 import functools
@@ -19,8 +21,8 @@ from ninja.errors import AuthenticationError
 from media_library.api.auth import user_from_bearer
 from media_library.imaging import RENDITION_SIZES
 from media_library.models import Archive, MediaFile
-from media_library.storage import archive_redirect_url, open_blob_bytes
-from media_library.thumbnails import thumbnail_response
+from media_library.storage import archive_redirect_url, blob_name, open_blob_bytes, presigned_url
+from media_library.thumbnails import presigned_redirect, thumbnail_response
 from media_library.views.ranges import stored_object_response
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -54,8 +56,9 @@ def _owned_file(request, file_id):
 
 def _protect(response):
     response["X-Content-Type-Options"] = "nosniff"
-    # Private bytes: no shared cache may keep them; a sandbox in case a browser renders them.
-    response["Cache-Control"] = "private, max-age=3600"
+    # Private bytes: no shared cache may keep them; a sandbox in case a browser renders them. A
+    # presigned redirect keeps its own shorter max-age (the URL it points at expires).
+    response.setdefault("Cache-Control", "private, max-age=3600")
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     return response
 
@@ -74,13 +77,20 @@ def owner_required(view):
 
 
 def _blob_response(media_file, disposition):
+    """Object storage: a 302 to a presigned URL carrying the type and the safe name, so the bytes
+    go from the bucket to the client (no request to the bucket here). Local disk: streamed."""
     blob = media_file.blob
+    content_type = CONTENT_TYPES.get(blob.format, "application/octet-stream")
+    header = content_disposition(disposition, media_file.name)
+    url = presigned_url(blob_name(blob.sha256), content_type=content_type, disposition=header)
+    if url:
+        return _protect(presigned_redirect(url))
     try:
         handle = open_blob_bytes(blob.sha256)
     except FileNotFoundError:
         raise Http404("The bytes of this file are missing.") from None
-    response = FileResponse(handle, content_type=CONTENT_TYPES.get(blob.format, "application/octet-stream"))
-    response["Content-Disposition"] = content_disposition(disposition, media_file.name)
+    response = FileResponse(handle, content_type=content_type)
+    response["Content-Disposition"] = header
     return _protect(response)
 
 

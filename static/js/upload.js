@@ -196,13 +196,17 @@
       } catch (error) {
         body = {};
       }
-      if (xhr.status < 200 || xhr.status >= 300) {
+      // A 503 with a report (the storage went down mid-request): the files it lists are stored
+      // or rejected for good; the others fail with its reason and can be retried.
+      const partial = xhr.status === 503 && Array.isArray(body.files);
+      if ((xhr.status < 200 || xhr.status >= 300) && !partial) {
         const reason = body.error || body.detail || `The server refused the upload (HTTP ${xhr.status}).`;
         // 5xx, 408 and 429 are worth another try; other refusals are about the request itself.
         const retryable = xhr.status >= 500 || xhr.status === 408 || xhr.status === 429 || xhr.status === 0;
         this.fail(batch, typeof reason === "string" ? reason : JSON.stringify(reason), retryable);
         return;
       }
+      const notReported = partial ? body.error : "The server did not report on this file; retry it.";
       // The server answers per file by `index` (its position in this request): names may have
       // been made safe (spaces, Unicode normalisation, length), so they cannot be matched on.
       const byIndex = (list) => new Map((Array.isArray(list) ? list : []).map((entry) => [entry.index, entry]));
@@ -218,7 +222,7 @@
           const text = match.duplicate ? "Uploaded (same bytes as an existing file)" : "Uploaded";
           this.setStatus(item, "done", text + renamed, false);
         } else {
-          this.setStatus(item, "failed", "The server did not report on this file; retry it.", true);
+          this.setStatus(item, "failed", notReported, true);
         }
       });
       this.active -= 1;

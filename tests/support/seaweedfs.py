@@ -103,6 +103,7 @@ class SeaweedFS:
     log_path: Path | None = None
     region: str = REGION
     extra_env: dict = field(default_factory=dict)
+    command: list = field(default_factory=list)  # how it was started, to start it again
 
     @property
     def env(self):
@@ -149,6 +150,28 @@ class SeaweedFS:
         if self.proc is not None:
             stop_process(self.proc, timeout=20)
 
+    def restart(self, timeout=60):
+        """Start the stopped server again: same ports, same data directory (its objects are still
+        there), so clients configured for it reconnect by themselves."""
+        assert self.proc is None or self.proc.poll() is not None, "stop() it first"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
+        self.proc = subprocess.Popen(
+            self.command, cwd=self.data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        wait_until(self.serves_reads, timeout, "seaweedfs (weed mini) restarted", self.proc, self.log_path)
+
+    def serves_reads(self):
+        """The bucket answers and a stored object can be read back: after a restart the S3 gateway
+        answers (and lists) a few seconds before the master knows the volumes again."""
+        try:
+            client = self.client()
+            listed = client.list_objects_v2(Bucket=self.bucket, MaxKeys=1).get("Contents", ())
+            for entry in listed:
+                client.get_object(Bucket=self.bucket, Key=entry["Key"])["Body"].read()
+            return True
+        except Exception:
+            return False
+
 
 def parse_request_totals(metrics_text, bucket=None):
     totals = Counter()
@@ -175,14 +198,14 @@ def start_seaweedfs(data_dir, *, bucket="mediaflow-test", ip="127.0.0.1", access
     ports = free_ports()
     log_path = data_dir / "weed.log"
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
+    command = weed_mini_command(data_dir / "data", config_path, ip=ip, ports=ports, bucket=bucket)
     proc = subprocess.Popen(
-        weed_mini_command(data_dir / "data", config_path, ip=ip, ports=ports, bucket=bucket),
-        cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        command, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     server = SeaweedFS(
         endpoint_url=f"http://{ip}:{ports['s3']}", bucket=bucket, access_key=access_key,
         secret_key=secret_key, metrics_url=f"http://{ip}:{ports['metrics']}/metrics",
-        data_dir=data_dir, proc=proc, log_path=log_path,
+        data_dir=data_dir, proc=proc, log_path=log_path, command=command,
     )  # fmt: skip
     try:
         wait_until(server.answers, 60, "seaweedfs (weed mini)", proc, log_path)
