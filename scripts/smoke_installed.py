@@ -10,7 +10,7 @@ finally press Ctrl-C (SIGINT to the foreground process group) and check no proce
 Then the same clone again with its bytes in S3, as README's "Several hosts" says a user runs it:
 a SeaweedFS server (`weed mini` from the clone's own .venv), `MEDIA_STORAGE=s3` and the `AWS_*`
 variables on `make run`; upload through the API, the thumbnails job succeeds, the original and
-its thumbnail come back (a redirect to a presigned S3 URL, or the bytes), the bucket holds them and
+its thumbnail come back as redirects to presigned S3 URLs, the bucket holds them and
 the clone's disk does not; Ctrl-C again.
 
 Run by .ci/run after the test suite: `.venv/bin/python scripts/smoke_installed.py`. Exit status 0
@@ -257,8 +257,10 @@ def s3_steps(server, clone):
         for (_name, data), entry in zip(images, uploaded["files"], strict=True):
             how, served, _type = fetch_bytes(browser, f"/files/{entry['id']}/download/")
             check(served == data, f"download of {entry['name']} ({how}) is not the uploaded bytes")
+            check(how.startswith("302"), f"on S3 the download must redirect to a presigned URL, was {how}")
             thumb_how, thumb, thumb_type = fetch_bytes(browser, f"/files/{entry['id']}/thumb/256/")
             check(thumb_type.startswith("image/"), f"thumbnail ({thumb_how}) served as {thumb_type}")
+            check(thumb_how.startswith("302"), f"on S3 the thumbnail must redirect, was {thumb_how}")
             check(Image.open(io.BytesIO(thumb)).size[0] > 0, f"thumbnail ({thumb_how}) is not an image")
             stored = [key for key in keys if entry["sha256"] in key]
             check(stored, f"no object of {entry['sha256']} in the bucket")
