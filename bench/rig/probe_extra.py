@@ -69,9 +69,9 @@ def db_sweep_orphans(args):
 
     from django.utils import timezone
 
-    from media_library.maintenance.orphans import sweep_orphan_files
+    from media_library.maintenance.orphans import sweep
 
-    emit(sweep_orphan_files(now=timezone.now() + timedelta(hours=args.age_hours)))
+    emit(sweep(now=timezone.now() + timedelta(hours=args.age_hours)))
 
 
 def db_pg_sessions(args):
