@@ -5,7 +5,7 @@ A job's card is rendered on the server and pushed through the channel layer to i
 out-of-band swap. `jobs.lifecycle` decides when to publish (it is the only caller of
 `publish_job`); this module throttles per job across every worker process (a Redis key with a
 short expiry), sends an update the throttle dropped at the end of the interval instead (trailing
-edge), and always sends final states. Each event carries `seq` (card_seq: Job.progress_seq, then
+edge), and always sends final states. Each event carries `seq` (card_extras: Job.progress_seq, then
 the result's stage) so a socket drops a stale card that overtook a newer one.
 """
 
@@ -145,48 +145,42 @@ def byte_meter(job):
 
 
 def card_extras(job):
-    """What the job's kind adds to its card: bytes (with rate and ETA), a result link, Retry."""
+    """What the job's kind adds to its card: bytes (with rate and ETA), a result link, Retry, and
+    the card's `seq`: its place in the job's history, the job's progress_seq and then (once it has
+    finished) its result's stage, so "Download" outranks a "Preparing the ZIP…" card rendered
+    before it. The seq and the card's link come from the same read, so neither can be newer."""
     kind = _kind_of(job)
+    link = result_link(job) if not job.is_active else None
     return {
         "bytes": byte_meter(job),
-        "link": result_link(job) if not job.is_active else None,
+        "link": link,
         "retryable": kind.retryable if kind is not None else True,
+        "seq": job.progress_seq * 4 + (min(link.stage, 3) if link else 0),
     }
 
 
-def card_seq(job):
-    """The card's place in its job's history: the job's progress_seq, then (once it has finished)
-    its result's stage, so "Download" outranks a "Preparing the ZIP…" card rendered before it.
-
-    Read before the card is rendered: a result that changes in between makes the card newer than
-    its seq says, never older, so a socket may keep a stale card but never drops a fresh one.
-    """
-    link = None if job.is_active else result_link(job)
-    return job.progress_seq * 4 + (min(link.stage, 3) if link else 0)
-
-
-def render_card(job, *, oob=True, seq=None):
+def render_card(job, *, oob=True, extras=None):
     """The job card (templates/jobs/_job_card.html); every user string is autoescaped there."""
-    seq = card_seq(job) if seq is None else seq
     kind = _kind_of(job)
     summary = ""
     if kind is not None and job.status in (Job.Status.SUCCEEDED, Job.Status.PARTIAL):
         # A finished job says what it did, in its kind's words ("1,200 of 1,200 moved to trash").
         summary = kind.success_message.format(done=f"{job.done:,}", total=f"{job.total:,}", failed=job.failed)
-    context = {"job": job, "label": label_of(job.kind), "summary": summary, "oob": oob, "seq": seq}
+    extras = card_extras(job) if extras is None else extras
+    context = {"job": job, "label": label_of(job.kind), "summary": summary, "oob": oob, "extra": extras}
     return render_to_string("jobs/_job_card.html", {**context, "published": f"{time.time():.6f}"})
 
 
 def job_event(job):
     """A card as an out-of-band swap of every copy on a page ("html"), and plain ("card") for a
     socket to insert into a page that does not show the job yet."""
-    seq = card_seq(job)
+    extras = card_extras(job)  # once for both renderings: one read of the kind's hooks
     return {
         "type": "job.update",
-        "html": render_card(job, seq=seq),
-        "card": render_card(job, oob=False, seq=seq),
+        "html": render_card(job, extras=extras),
+        "card": render_card(job, oob=False, extras=extras),
         "job": str(job.pk),
-        "seq": seq,
+        "seq": extras["seq"],
     }
 
 
