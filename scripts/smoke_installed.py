@@ -118,24 +118,15 @@ def app_processes(clone, ignore=()):
 
 def run_steps(clone, port, log_path, steps):
     base = f"http://127.0.0.1:{port}"
-    browser = Browser(base)
 
     def step(name):
         steps.append([name, time.monotonic()])
 
     step("make run serves the login page")
-    deadline = time.monotonic() + START_TIMEOUT
-    while not _answers(base):
-        check(time.monotonic() < deadline, f"no login page after {START_TIMEOUT}s")
-        time.sleep(0.5)
-    printed = re.search(r"username: (\S+)\s+password: (\S+)", log_path.read_text(errors="replace"))
-    check(printed, "make run printed no demo login")
-    username, password = printed.groups()
+    wait_served(base)
 
     step("log in with the printed demo login")
-    browser.request("GET", "/login/")
-    status, page = browser.post_form("/login/", {"username": username, "password": password})
-    check(status == 200 and b"Dashboard" in page, f"login failed: {status}")
+    browser, page = log_in(base, log_path)
     check(b"not scheduled" not in page, "the dashboard says the purge is not scheduled")
 
     step("the admin lists the enabled purge schedule")
@@ -185,19 +176,22 @@ def run_steps(clone, port, log_path, steps):
     check(reply.startswith(b"HTTP/1.1 401"), f"an anonymous 10 GB body was not refused: {reply[:60]!r}")
 
 
-def log_in(base, log_path):
-    """A Browser logged in with the demo login `make run` printed."""
+def wait_served(base):
     deadline = time.monotonic() + START_TIMEOUT
     while not _answers(base):
         check(time.monotonic() < deadline, f"no login page after {START_TIMEOUT}s")
         time.sleep(0.5)
+
+
+def log_in(base, log_path):
+    """A Browser logged in with the demo login `make run` printed, and the page it landed on."""
     printed = re.search(r"username: (\S+)\s+password: (\S+)", log_path.read_text(errors="replace"))
     check(printed, "make run printed no demo login")
     browser = Browser(base)
     browser.request("GET", "/login/")
     status, page = browser.post_form("/login/", {"username": printed[1], "password": printed[2]})
     check(status == 200 and b"Dashboard" in page, f"login failed: {status}")
-    return browser
+    return browser, page
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -227,7 +221,8 @@ def s3_steps(server, clone):
     def run(_clone, port, log_path, steps):
         base = f"http://127.0.0.1:{port}"
         steps.append(["[s3] log in", time.monotonic()])
-        browser = log_in(base, log_path)
+        wait_served(base)
+        browser, _page = log_in(base, log_path)
         steps.append(["[s3] upload two images through the web API (session)", time.monotonic()])
         browser.request("GET", "/library/upload/")
         images = [("s3-one.png", png_bytes(3)), ("s3-two.png", png_bytes(4))]
