@@ -1,5 +1,6 @@
 """Reading and controlling a job over the API. Submitting (POST /api/jobs/) is the media library's.
 
+Its routes are named `job`, `job_cancel` and `job_retry` in the API's URL namespace.
 No auth is set here: the API's global auth applies, and it answers with the User (`request.auth`).
 """
 
@@ -62,12 +63,12 @@ def _download_url(job):
     return link.url if link is not None and link.url else None
 
 
-@router.get("/{uuid:job_id}/", response=JobOut)
+@router.get("/{uuid:job_id}/", response=JobOut, url_name="job")
 def get_job(request, job_id: uuid.UUID):
     return job_payload(_owned(request, job_id))
 
 
-@router.post("/{uuid:job_id}/cancel/", response=JobOut)
+@router.post("/{uuid:job_id}/cancel/", response=JobOut, url_name="job_cancel")
 def cancel_job(request, job_id: uuid.UUID):
     job = _owned(request, job_id)
     services.cancel_job(job, request.auth)
@@ -75,7 +76,7 @@ def cancel_job(request, job_id: uuid.UUID):
     return job_payload(job)
 
 
-@router.post("/{uuid:job_id}/retry/", response={201: JobOut, 409: dict})
+@router.post("/{uuid:job_id}/retry/", response={201: JobOut, 409: dict}, url_name="job_retry")
 def retry_job(request, job_id: uuid.UUID):
     """Retry only the failed items, as a new job (its id is in the answer)."""
     job = _owned(request, job_id)

@@ -13,7 +13,7 @@ class JobsConfig(AppConfig):
 
     def ready(self):
         # The only imports inside a function in this app: these modules need the models loaded.
-        from jobs import services, signals  # noqa: F401  (signals connects the handlers)
+        from jobs import checks, services, signals  # noqa: F401  (checks and signals register themselves)
 
         # The package's public functions (`jobs.submit(...)`), bound once they can be imported.
         jobs.submit = services.submit

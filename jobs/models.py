@@ -86,6 +86,11 @@ class Job(models.Model):
         return self.status in self.ACTIVE
 
     @property
+    def is_finished(self):
+        """Final: the card says so (`data-finished`), and pages read it there, not a status list."""
+        return self.status in self.FINISHED
+
+    @property
     def processed(self):
         return self.done + self.failed
 

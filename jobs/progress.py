@@ -65,11 +65,6 @@ def group_send(group, event):
         pool.submit(send, group, event).result()
 
 
-def send_to_user(user_id, html):
-    """Push a server-rendered HTML fragment to every open page of this user."""
-    group_send(user_group(user_id), {"type": "job.update", "html": html})
-
-
 def end_session(session_key):
     """Close every socket opened with this session (it logged out): they stop receiving at once."""
     try:
@@ -160,7 +155,7 @@ def card_extras(job):
 
 
 def render_card(job, *, oob=True, extras=None):
-    """The job card (templates/jobs/_job_card.html); every user string is autoescaped there."""
+    """The job card (jobs/templates/jobs/_job_card.html); every user string is autoescaped there."""
     kind = _kind_of(job)
     summary = ""
     if kind is not None and job.status in (Job.Status.SUCCEEDED, Job.Status.PARTIAL):

@@ -13,6 +13,11 @@ from jobs.registry import all_kinds, label_of
 from jobs.selectors import with_labels
 
 
+def _from_htmx(request):
+    """htmx asked (its own header): no middleware needed, so any project can mount these views."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def _owned_or_404(job_id, user):
     try:
         return services.owned_job(job_id, user)
@@ -62,7 +67,7 @@ def job_detail(request, job_id):
 def cancel(request, job_id):
     job = _owned_or_404(job_id, request.user)
     services.cancel_job(job, request.user)
-    if request.htmx:
+    if _from_htmx(request):
         return HttpResponse(status=204)  # the new card arrives over the websocket
     return redirect(job)
 
@@ -75,6 +80,6 @@ def retry(request, job_id):
         new_job = services.retry_failed(job, request.user)
     except (ValueError, LookupError) as exc:  # nothing to retry, a retry running, an unknown kind
         return HttpResponse(str(exc), status=409, content_type="text/plain")
-    if request.htmx:
+    if _from_htmx(request):
         return HttpResponse(status=204)  # the new job's card arrives over the websocket
     return redirect(new_job)

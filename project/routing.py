@@ -1,7 +1,5 @@
-from django.urls import path
-
-from jobs.consumers import JobsConsumer
+from jobs.routing import websocket_urlpatterns as jobs_websocket_urlpatterns
 
 websocket_urlpatterns = [
-    path("ws/jobs/", JobsConsumer.as_asgi()),
+    *jobs_websocket_urlpatterns,
 ]

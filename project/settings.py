@@ -197,12 +197,9 @@ if BEAT_LEASE_SECONDS < 3:
     raise ImproperlyConfigured("BEAT_LEASE_SECONDS must be at least 3 (it is renewed every third of it).")
 CELERY_BEAT_SYNC_EVERY = 1  # last_run_at is written after every dispatch, for a beat that takes over
 
-# Work per task is bounded: a chunk is killed (soft then hard) long before Redis would
-# consider its message lost and hand it to another worker.
-JOB_CHUNK_SOFT_TIME_LIMIT = int(os.environ.get("JOB_CHUNK_SOFT_TIME_LIMIT", 300))
-JOB_CHUNK_TIME_LIMIT = JOB_CHUNK_SOFT_TIME_LIMIT + 60
+# Redis hands an unacked message to another worker after this long: far longer than a job chunk
+# may run and than any countdown (the jobs app checks that at start, jobs.checks).
 CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
-assert JOB_CHUNK_TIME_LIMIT * 4 < CELERY_BROKER_VISIBILITY_TIMEOUT
 
 # Two queues by shape of work. Priority levels 0..9 exist on both brokers; RabbitMQ needs the
 # queue declared with x-max-priority, Redis emulates them with one list per step.
@@ -251,26 +248,22 @@ LOGGING = {
 }
 
 # --- Jobs engine ----------------------------------------------------------------------------
-# A running chunk's claim is trusted this long (beyond the hard time limit, so a live chunk is
-# never resent); a sent-but-unclaimed chunk this long. After that the recovery sweep resends it.
-JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", JOB_CHUNK_TIME_LIMIT + 30))
-JOBS_QUEUED_LEASE_SECONDS = float(os.environ.get("JOBS_QUEUED_LEASE_SECONDS", 600))
-# Longest wait parked in the broker (retry back-off, undo window); longer waits stay in the DB.
-JOBS_MAX_COUNTDOWN = 60
-assert JOBS_MAX_COUNTDOWN * 10 < CELERY_BROKER_VISIBILITY_TIMEOUT
-JOBS_MAX_RETRIES = int(os.environ.get("JOBS_MAX_RETRIES", 5))
-JOBS_RETRY_BACKOFF_BASE = float(os.environ.get("JOBS_RETRY_BACKOFF_BASE", 2))
-JOBS_RETRY_BACKOFF_MAX = float(os.environ.get("JOBS_RETRY_BACKOFF_MAX", 60))
-JOBS_INTERACTIVE_EXPIRES = int(os.environ.get("JOBS_INTERACTIVE_EXPIRES", 300))
-JOBS_SMALL_JOB = 5000  # bulk jobs up to this many ids run ahead of bigger ones
-JOBS_PROGRESS_INTERVAL_MS = int(os.environ.get("JOBS_PROGRESS_INTERVAL_MS", 250))  # ~4 cards/s per job
-JOBS_SWEEP_BATCH = 500
-JOBS_RESULT_PRUNE_BATCH = 2000
-# Extra modules that register job kinds, imported when the jobs app is ready (the tests use it to
-# give their worker and web processes the test-only kinds).
-JOBS_EXTRA_KIND_MODULES = env_list("JOBS_EXTRA_KIND_MODULES", "")
-# A chunk whose worker died this many times fails its items instead of being delivered again.
-JOBS_MAX_DELIVERIES = int(os.environ.get("JOBS_MAX_DELIVERIES", 3))
+# Every JOBS_* setting has its default in jobs/conf.py; only those given in the environment are set.
+for _name, _parse in {
+    "JOB_CHUNK_SOFT_TIME_LIMIT": int,
+    "JOBS_LEASE_SECONDS": float,
+    "JOBS_QUEUED_LEASE_SECONDS": float,
+    "JOBS_MAX_RETRIES": int,
+    "JOBS_RETRY_BACKOFF_BASE": float,
+    "JOBS_RETRY_BACKOFF_MAX": float,
+    "JOBS_INTERACTIVE_EXPIRES": int,
+    "JOBS_PROGRESS_INTERVAL_MS": int,
+    "JOBS_MAX_DELIVERIES": int,
+}.items():
+    if os.environ.get(_name):
+        globals()[_name] = _parse(os.environ[_name])
+if os.environ.get("JOBS_EXTRA_KIND_MODULES"):  # e.g. the tests' kinds, for their worker and web processes
+    JOBS_EXTRA_KIND_MODULES = env_list("JOBS_EXTRA_KIND_MODULES", "")
 # Synced into django-celery-beat's tables by the DatabaseScheduler (editable in the admin).
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "jobs.tasks.sweep", "schedule": 60.0, "options": {"expires": 50}},

@@ -1,5 +1,6 @@
 from django import template
 
+from jobs import routing
 from jobs.progress import card_extras
 from jobs.selectors import panel_jobs, with_labels
 
@@ -10,7 +11,14 @@ register = template.Library()
 def jobs_panel(context):
     """The jobs drawer on every page: rendered with the current state, then followed live."""
     request = context["request"]
-    return {"jobs": with_labels(panel_jobs(request.user)), "request": request}
+    jobs = with_labels(panel_jobs(request.user))
+    return {"jobs": jobs, "request": request, "socket_url": routing.socket_url()}
+
+
+@register.simple_tag
+def jobs_socket_url():
+    """`ws-connect="{% jobs_socket_url %}"`: where the jobs websocket is (jobs.routing)."""
+    return routing.socket_url()
 
 
 @register.simple_tag

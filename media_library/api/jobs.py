@@ -104,5 +104,5 @@ def submit_job(request, payload: JobRequest):
         return Status(400, {"error": NOTHING_ELIGIBLE})
     except SelectionError as error:
         return Status(400, {"error": str(error)})
-    status_url = f"{reverse('api:submit_job')}{job.id}/"
+    status_url = reverse("api:job", kwargs={"job_id": job.id})
     return Status(202, {"job_id": str(job.id), "status_url": status_url, "file_count": count})

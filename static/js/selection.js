@@ -6,7 +6,8 @@
 (function () {
   "use strict";
 
-  const TERMINAL = new Set(["succeeded", "failed", "partial", "cancelled"]);
+  // A job card says it is final with `data-finished` (rendered from jobs.models.Job.FINISHED).
+  const isFinished = (card) => card.hasAttribute("data-finished");
   let lastClicked = null;
 
   function listing() { return document.getElementById("listing-state"); }
@@ -139,14 +140,14 @@
           card.replaceWith(copy);
           card = copy;
         }
-        if (TERMINAL.has(card.dataset.status) && !finished.has(card.id)) {
+        if (isFinished(card) && !finished.has(card.id)) {
           finished.add(card.id);
           refreshListing();
         }
       });
     };
     new MutationObserver(check).observe(area, {
-      subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"],
+      subtree: true, childList: true, attributes: true, attributeFilter: ["data-status", "data-finished"],
     });
     // htmx's out-of-band swaps replace the card element elsewhere too; check after every swap.
     document.body.addEventListener("htmx:oobAfterSwap", check);
@@ -171,7 +172,7 @@
     document.body.addEventListener("htmx:wsAfterMessage", () => {
       const cards = document.querySelectorAll("[id^='job-'][data-kind='thumbnails']");
       if (!cards.length) return;
-      const running = Array.from(cards).some((card) => !TERMINAL.has(card.dataset.status));
+      const running = Array.from(cards).some((card) => !isFinished(card));
       reloadPendingThumbnails(!running);
     });
   }

@@ -5,6 +5,7 @@ import uuid
 import pytest
 from django_celery_results.models import TaskResult
 
+from jobs.conf import settings as jobs_settings
 from jobs.models import JobChunk, JobFailure
 from jobs.services import cancel_job, retry_failed, submit
 from tests.support.processes import wait_until
@@ -138,7 +139,7 @@ def test_transient_error_that_never_clears_fails_the_chunk_after_max_retries(
         "failed",
         10,
         "failed",
-        settings.JOBS_MAX_RETRIES,
+        jobs_settings.JOBS_MAX_RETRIES,
     )
     assert "database is locked (simulated)" in JobFailure.objects.filter(job=job).first().reason
 

@@ -27,7 +27,7 @@ def test_task_on_each_queue_runs_on_worker_and_result_is_stored(celery_worker, q
 def test_authenticated_websocket_receives_message_sent_by_worker(
     celery_worker, live_server_url, make_user, session_cookie
 ):
-    from jobs.tasks import notify_user
+    from tests.support.notify import notify_user
 
     alice, bob = make_user("alice"), make_user("bob")
     with (

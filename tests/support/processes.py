@@ -92,6 +92,10 @@ def child_env(database_url, **extra):
     return env
 
 
+# Test-only kinds and tasks every test worker loads.
+WORKER_TEST_MODULES = "tests.support.recording_kinds,tests.support.notify"
+
+
 def start_celery_worker(
     database_url, log_path, *, queues="interactive,bulk", concurrency=2, name=None, env=None, broker_url=None
 ):
@@ -106,7 +110,7 @@ def start_celery_worker(
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-n", name,
          "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--include", "tests.support.recording_kinds"],
+         "--without-gossip", "--without-mingle", "--include", WORKER_TEST_MODULES],
         cwd=ROOT, env=child_env(database_url, **env), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip

@@ -3,6 +3,8 @@
 import pytest
 
 from jobs import dispatch
+from jobs.checks import timings_fit_the_visibility_timeout
+from jobs.conf import settings as jobs_settings
 from jobs.models import task_id_for
 from jobs.registry import ChunkOutcome, JobKind
 
@@ -30,13 +32,20 @@ def test_interactive_first_on_both_brokers(settings):
 
 
 def test_countdowns_stay_far_below_the_visibility_timeout(settings):
-    assert dispatch.cap_countdown(10_000) == settings.JOBS_MAX_COUNTDOWN
-    assert settings.JOBS_MAX_COUNTDOWN * 10 < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
+    assert dispatch.cap_countdown(10_000) == jobs_settings.JOBS_MAX_COUNTDOWN
+    assert jobs_settings.JOBS_MAX_COUNTDOWN * 10 < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
     assert (
-        settings.JOB_CHUNK_SOFT_TIME_LIMIT
-        < settings.JOBS_LEASE_SECONDS
+        jobs_settings.JOB_CHUNK_SOFT_TIME_LIMIT
+        < jobs_settings.JOBS_LEASE_SECONDS
         < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
     )
+
+
+def test_a_chunk_time_limit_near_the_visibility_timeout_fails_the_checks(settings):
+    assert timings_fit_the_visibility_timeout(None) == []
+    settings.JOB_CHUNK_SOFT_TIME_LIMIT = settings.CELERY_BROKER_VISIBILITY_TIMEOUT // 4
+    settings.JOBS_MAX_COUNTDOWN = settings.CELERY_BROKER_VISIBILITY_TIMEOUT // 10
+    assert [error.id for error in timings_fit_the_visibility_timeout(None)] == ["jobs.E001", "jobs.E002"]
 
 
 @pytest.mark.parametrize("retries", range(8))

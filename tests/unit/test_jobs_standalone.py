@@ -1,5 +1,6 @@
-"""`jobs` lifted into another project: each module imports, and a job runs, with only Django's
-contrib apps installed and none of the JOBS_* settings set (defaults from jobs/conf.py)."""
+"""`jobs` lifted into another project: each module imports, a job runs, its card and pages render
+and its websocket follows it, with only Django's contrib apps installed and none of the JOBS_*
+settings set (defaults from jobs/conf.py)."""
 
 import os
 import subprocess
@@ -57,3 +58,17 @@ print(job.status, job.done, job.total)
     proc = run_standalone(code)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split("\n")[:2] == ["finished", "succeeded 100 100"], proc.stdout + proc.stderr[-2000:]
+
+
+def test_the_app_serves_its_pages_and_websocket_in_a_project_of_its_own():
+    """tests/support/jobs_only_app.py as its own pytest session: the jobs-only settings, no
+    conftest, none of this session's plugins; the channel layer is this session's Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JOBS_", "CELERY_"))}
+    env.update(PYTHONPATH=str(ROOT), CELERY_BROKER_URL="memory://")
+    command = [
+        sys.executable, "-m", "pytest", "tests/support/jobs_only_app.py", "-q", "-p", "no:cacheprovider",
+        "-o", "addopts=", "--noconftest", "--ds=tests.support.jobs_only_settings",
+    ]  # fmt: skip
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout, proc.stdout[-3000:]

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from jobs.conf import settings as jobs_settings
 from tests.support.processes import ROOT
 
 
@@ -56,7 +57,7 @@ def test_celery_is_configured_for_durable_bulk_work():
     assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
     assert settings.CELERY_ACCEPT_CONTENT == ["json"]
-    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > settings.JOB_CHUNK_TIME_LIMIT
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > jobs_settings.JOB_CHUNK_TIME_LIMIT
     assert {q.name for q in settings.CELERY_TASK_QUEUES} == {"interactive", "bulk"}
 
 
