@@ -78,6 +78,7 @@ def test_the_websocket_follows_a_job_to_its_end(user, client):
         assert connected
         snapshot = await socket.receive_from(timeout=10)  # the panel's list, as the job is now
         assert f'id="job-{job.pk}"' in snapshot and 'data-status="queued"' in snapshot
+        assert "data-finished" not in snapshot
         outcome = await database_sync_to_async(runner.run_chunk)(job.pk, 0, 1)
         update = await socket.receive_from(timeout=10)  # pushed by the engine through Redis
         await socket.disconnect()

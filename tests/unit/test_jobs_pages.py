@@ -51,6 +51,22 @@ def test_detail_page_shows_chunks_failures_and_buttons(make_user, test_kinds):
     assert f'id="job-{job.pk}"' in page and 'ws-connect="/ws/jobs/"' in page  # the panel on every page
 
 
+def test_job_pages_wear_the_products_look(make_user, test_kinds):
+    """templates/jobs/base.html overrides the app's jobs/base.html: the product's page, its title."""
+    user = make_user()
+    job = submit("test.record", user, [1])
+    client = logged_in(user)
+    listing = client.get("/jobs/").content.decode()
+    detail = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "<title>Jobs · Mediaflow</title>" in listing
+    assert "<title>Test &lt;record&gt; · Jobs · Mediaflow</title>" in detail
+    for page in (listing, detail):
+        assert 'class="brand" href="/"' in page
+        assert "/static/css/app.css" in page and "/static/jobs/jobs.css" in page
+    assert 'id="jobs-panel"' in listing
+    assert 'class="jobs-socket"' in detail  # the detail page keeps its own hidden socket, no panel
+
+
 def test_history_filters_and_keyset_pages(make_user, test_kinds):
     user = make_user()
     jobs = [submit("test.record", user, [i]) for i in range(1, 56)]
