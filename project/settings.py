@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from project.media_storage import media_storage
+from project.redis_location import resolve_redis_url
 from project.secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -175,7 +176,9 @@ ARCHIVE_CHUNK_FILES = int(os.environ.get("ARCHIVE_CHUNK_FILES", 1000))
 ARCHIVE_CHUNK_BYTES = int(os.environ.get("ARCHIVE_CHUNK_BYTES", 64 * 1024 * 1024))
 
 # --- Redis, Celery, Channels ----------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Unset: the Redis this install's `make run` started (its URL is in var/redis.url), so a command
+# typed in another terminal reaches the same one; with no `make run` either, redis://127.0.0.1:6379/0.
+REDIS_URL = resolve_redis_url(os.environ, VAR_DIR)
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_BROKER_IS_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://"))
