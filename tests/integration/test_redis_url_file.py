@@ -85,6 +85,7 @@ def test_manage_py_and_celery_inspect_beside_make_run_use_its_redis(
 
 def test_run_sh_removes_the_url_file_when_it_stops(make_run_redis):
     var_dir, url, pid = make_run_redis
+    assert (var_dir / "redis.url").exists()
     script = (ROOT / "scripts" / "run.sh").read_text()
     stop_redis = script[script.index("stop_redis() {") : script.index("trap stop_redis EXIT")]
     exports = {"MEDIAFLOW_REDIS_URL_FILE": str(var_dir / "redis.url"), "MEDIAFLOW_REDIS_PID": pid}
