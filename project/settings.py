@@ -4,6 +4,7 @@ The README's configuration table lists each variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -11,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from project.media_storage import media_storage
+from project.redis_location import resolve_redis_url
 from project.secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_results",
     "django_celery_beat",
+    "axes",
     "jobs",
     "media_library",
 ]
@@ -65,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "project.storage_errors.StorageUnavailableMiddleware",  # a storage outage is a 503, not a 500
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its 429 page
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -128,6 +132,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# --- Login throttling (django-axes; project/login_throttle.py) -------------------------------
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one client address lock that pair
+# out for LOGIN_COOLOFF_MINUTES (429, on /login/ and /admin/login/); other users and other
+# addresses are not affected. Failures are counted in the database, so every web host sees them.
+AUTHENTICATION_BACKENDS = [
+    "project.login_throttle.LoginThrottleBackend",  # first: refuses a locked-out pair outright
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a user who mistyped a few times and then got in starts again from 0
+AXES_LOCKOUT_CALLABLE = "project.login_throttle.lockout_response"  # 429 + registration/locked_out.html
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (admin: Axes); a row per successful login is not
+# The client address is the TCP peer unless TRUSTED_PROXY_COUNT reverse proxies stand in front and
+# append it to X-Forwarded-For; never a header a client could set by itself.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
+AXES_CLIENT_IP_CALLABLE = "project.login_throttle.client_address"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,7 +198,9 @@ ARCHIVE_CHUNK_FILES = int(os.environ.get("ARCHIVE_CHUNK_FILES", 1000))
 ARCHIVE_CHUNK_BYTES = int(os.environ.get("ARCHIVE_CHUNK_BYTES", 64 * 1024 * 1024))
 
 # --- Redis, Celery, Channels ----------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Unset: the Redis this install's `make run` started (its URL is in var/redis.url), so a command
+# typed in another terminal reaches the same one; with no `make run` either, redis://127.0.0.1:6379/0.
+REDIS_URL = resolve_redis_url(os.environ, VAR_DIR)
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_BROKER_IS_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://"))
@@ -244,7 +269,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # its version banner, in every process and command
+    },
 }
 
 # --- Jobs engine ----------------------------------------------------------------------------

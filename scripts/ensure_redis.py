@@ -6,6 +6,10 @@ quietly used a Redis of its own would be cut off from every other host). With RE
 Debian's redis-server with apt-get when missing and root); it evals the output and stops that
 server when it exits.
 
+Either way the URL is also written to var/redis.url (project/redis_location.py): a command run in
+another terminal while `make run` is up (manage.py, `celery -A project inspect`) has no REDIS_URL
+of its own and reads it there. run.sh removes the file when it stops.
+
 `--check` (the role commands, scripts/role.sh): REDIS_URL must be set and answer; nothing is
 started and nothing printed.
 """
@@ -22,6 +26,10 @@ from pathlib import Path
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from project.redis_location import write_redis_url  # noqa: E402
+
+VAR_DIR = Path(os.environ.get("MEDIAFLOW_VAR_DIR", ROOT / "var"))  # as project/settings.py
 
 
 def log(message):
@@ -95,12 +103,12 @@ def main():
     if url:
         require_answering(url)
         log(f"using REDIS_URL={url}")
-        print(f"export REDIS_URL={shlex.quote(url)}")
-        return
-    url, pid = start_private_redis(ROOT / "var" / "redis")
-    log(f"started redis-server pid {pid} at {url}")
+    else:
+        url, pid = start_private_redis(VAR_DIR / "redis")
+        log(f"started redis-server pid {pid} at {url}")
+        print(f"export MEDIAFLOW_REDIS_PID={pid}")
     print(f"export REDIS_URL={shlex.quote(url)}")
-    print(f"export MEDIAFLOW_REDIS_PID={pid}")
+    print(f"export MEDIAFLOW_REDIS_URL_FILE={shlex.quote(str(write_redis_url(VAR_DIR, url)))}")
 
 
 if __name__ == "__main__":

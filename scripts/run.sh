@@ -8,6 +8,8 @@ mkdir -p var
 redis_env="$(python scripts/ensure_redis.py)"  # a failure stops here (inside eval it would not)
 eval "$redis_env"
 stop_redis() {
+  # Commands in other terminals found this Redis through the file; it is gone now.
+  rm -f "${MEDIAFLOW_REDIS_URL_FILE:-}"
   if [[ -n "${MEDIAFLOW_REDIS_PID:-}" ]] && kill -0 "$MEDIAFLOW_REDIS_PID" 2>/dev/null; then
     echo "[redis] stopping redis-server pid $MEDIAFLOW_REDIS_PID"
     kill "$MEDIAFLOW_REDIS_PID" 2>/dev/null || true

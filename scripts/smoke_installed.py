@@ -13,6 +13,10 @@ variables on `make run`; upload through the API, the thumbnails job succeeds, th
 its thumbnail come back as redirects to presigned S3 URLs, the bucket holds them and
 the clone's disk does not; Ctrl-C again.
 
+Then the demo login's password is changed in the admin and `make run` restarted: the change
+holds (the old printed password no longer logs in and is no longer printed), and guessing
+passwords gets a 429 within LOGIN_FAILURE_LIMIT tries, after which the right one is refused too.
+
 Run by .ci/run after the test suite: `.venv/bin/python scripts/smoke_installed.py`. Exit status 0
 when every step passed; the log of `make run` is printed on failure.
 """
@@ -289,6 +293,83 @@ def run_s3_phase(clone, env, workdir, steps):
         server.stop()
 
 
+def printed_login(log_path):
+    """(username, password) of the demo login `make run` printed, or None."""
+    printed = re.search(r"username: (\S+)\s+password: (\S+)", log_path.read_text(errors="replace"))
+    return printed and (printed[1], printed[2])
+
+
+def try_login(base, username, password):
+    """(status, page) of one login attempt from a new browser."""
+    browser = Browser(base)
+    browser.request("GET", "/login/")
+    return browser.post_form("/login/", {"username": username, "password": password})
+
+
+def change_demo_password_steps(passwords):
+    """Log in with the printed demo login and change its password in the admin."""
+
+    def run(_clone, port, log_path, steps):
+        base = f"http://127.0.0.1:{port}"
+        steps.append(["[password] change the demo password in the admin", time.monotonic()])
+        wait_served(base)
+        browser, _page = log_in(base, log_path)
+        username, old = printed_login(log_path)
+        new = "changed-" + uuid.uuid4().hex[:12]
+        browser.request("GET", "/admin/password_change/")
+        status, page = browser.post_form(
+            "/admin/password_change/", {"old_password": old, "new_password1": new, "new_password2": new}
+        )
+        check(status == 200 and b"password was changed" in page, f"password change answered {status}")
+        passwords.update(username=username, old=old, new=new)
+
+    return run
+
+
+def restart_after_password_change_steps(passwords):
+    """The change holds across a restart; guessing passwords ends in a 429."""
+
+    def run(_clone, port, log_path, steps):
+        base = f"http://127.0.0.1:{port}"
+        username, old, new = passwords["username"], passwords["old"], passwords["new"]
+        steps.append(["[password] after a restart the change holds", time.monotonic()])
+        wait_served(base)
+        printed = log_path.read_text(errors="replace")
+        check(old not in printed and not printed_login(log_path), "make run printed the old demo password")
+        check("was changed" in printed, "make run did not say the demo password was changed")
+        status, page = try_login(base, username, old)
+        check(status == 200 and b"Dashboard" not in page, f"the old password still logs in ({status})")
+        status, page = try_login(base, username, new)
+        check(status == 200 and b"Dashboard" in page, f"the new password does not log in ({status})")
+
+        steps.append(["[password] guessing passwords gets a 429", time.monotonic()])
+        guesses = 0
+        while (status := try_login(base, username, f"guess-{guesses}")[0]) != 429:
+            check(status == 200, f"a wrong password answered {status}")
+            guesses += 1
+            check(guesses < 20, "20 wrong passwords and still no 429")
+        status, page = try_login(base, username, new)
+        check(status == 429 and b"Too many failed login attempts" in page, f"then the right one: {status}")
+        print(f"  429 after {guesses + 1} wrong passwords; the right one then refused too")
+
+    return run
+
+
+def run_demo_password_phase(clone, env, workdir, steps):
+    """Change the demo password, restart `make run`, check it held; then guess until the 429."""
+    passwords = {}
+    failure = run_phase(
+        "demo password", clone, env, workdir / "make-run-password.log", steps,
+        change_demo_password_steps(passwords),
+    )  # fmt: skip
+    if failure:
+        return failure
+    return run_phase(
+        "restart", clone, env, workdir / "make-run-restart.log", steps,
+        restart_after_password_change_steps(passwords),
+    )  # fmt: skip
+
+
 def _answers(base):
     try:
         with urllib.request.urlopen(base + "/login/", timeout=2):
@@ -356,6 +437,8 @@ def main():
     failure = run_phase("local disk", clone, env, workdir / "make-run.log", steps, run_steps)
     if not failure:
         failure = run_s3_phase(clone, env, workdir, steps)
+    if not failure:
+        failure = run_demo_password_phase(clone, env, workdir, steps)
     steps.append(["end", time.monotonic()])
 
     print(f"{'step':<56} {'seconds':>8}")
