@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from media_library.models import Folder, MediaFile
-from media_library.naming import NameAllocator, folder_names, safe_display_name
+from media_library.naming import NameAllocator, folder_names, insert_under_free_name, safe_display_name
 
 MAX_ID = 2**63 - 1  # the largest primary key the databases store (a bigger number is no folder's)
 
@@ -68,9 +68,6 @@ def _set_path(folder, parent):
     Folder.objects.filter(pk=folder.pk).update(path=folder.path, depth=folder.depth)
 
 
-NAME_RETRIES = 20  # each lost race on the unique name means another writer won: enough for 20 at once
-
-
 def _insert_folder(owner_id, parent, name):
     """Insert one folder (in a savepoint, so a lost name race leaves the caller's transaction usable)."""
     with transaction.atomic():
@@ -83,12 +80,10 @@ def _insert_folder(owner_id, parent, name):
 def create_folder(owner_id, parent_id, name):
     """A new folder under `parent_id` (None = the root); the name is de-conflicted ("a (2)")."""
     parent = owned_folder(owner_id, parent_id)
-    for _attempt in range(NAME_RETRIES):
-        try:
-            return _insert_folder(owner_id, parent, _free_name(owner_id, parent and parent.pk, name))
-        except IntegrityError:
-            continue  # the name was taken meanwhile: look again
-    raise IntegrityError(f"could not find a free folder name for {name!r}")
+    # A name taken meanwhile is looked up again (NoFreeName, an IntegrityError, after 20 losses).
+    return insert_under_free_name(
+        lambda: _insert_folder(owner_id, parent, _free_name(owner_id, parent and parent.pk, name))
+    )
 
 
 def child_folder(owner_id, parent, name):
