@@ -186,6 +186,8 @@ def fresh_worker(workdir, label):
 def archive_job(worker, owner, folder, label):
     """One archive of the folder, submit to ready; its files are deleted afterwards (their dirty
     pages would slow the next measurement's writes)."""
+    from django.db.models import Max
+
     from jobs.models import Job
     from media_library.actions import submit_action
     from media_library.models import Archive
@@ -200,6 +202,8 @@ def archive_job(worker, owner, folder, label):
     job = Job.objects.get(pk=job.pk)
     delete_archive_files(job.pk)
     seconds = (archive.ready_at - job.created).total_seconds()
+    # The job finishes with its ZIP; its chunks ended when the last of them did.
+    chunks_ended = job.chunks.aggregate(last=Max("finished"))["last"]
     return {
         "files": count,
         "bytes": archive.bytes_total,
@@ -208,8 +212,8 @@ def archive_job(worker, owner, folder, label):
         "status": job.status,
         "submit_seconds": round(planned, 3),
         "seconds": round(seconds, 3),
-        "chunks_seconds": round((job.finished - job.created).total_seconds(), 3),
-        "assembly_seconds": round((archive.ready_at - job.finished).total_seconds(), 3),
+        "chunks_seconds": round((chunks_ended - job.created).total_seconds(), 3),
+        "assembly_seconds": round((archive.ready_at - chunks_ended).total_seconds(), 3),
         "mb_per_s": round(archive.bytes_total / MB / seconds, 1),
     }
 

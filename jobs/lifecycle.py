@@ -355,11 +355,12 @@ def cancel(job_id):
     return True
 
 
-def finish_if_complete(job_id):
+def finish_if_complete(job_id, *, result_made=False):
     """Finalise the job when no chunk is left to run; True for the one caller that finalised it.
 
     Call inside the transaction that changed a chunk, after locking the job row (updating its
-    counters does), so the last chunk to commit is the one that sees none remaining.
+    counters does), so the last chunk to commit is the one that sees none remaining. A job whose
+    kind makes its result afterwards stays running until then (see finish_with_result).
     """
     if JobChunk.objects.filter(job_id=job_id, status__in=JobChunk.LIVE).exists():
         return False
@@ -372,6 +373,8 @@ def finish_if_complete(job_id):
         status = Job.Status.PARTIAL
     else:
         status = Job.Status.SUCCEEDED
+    if not result_made and status in RESULT_STATUSES and _awaits_result(job):
+        return False
     now = timezone.now()
     finalised = bool(
         Job.objects.filter(pk=job_id, finished__isnull=True).update(
@@ -381,6 +384,51 @@ def finish_if_complete(job_id):
     if finalised:
         transaction.on_commit(lambda: _run_on_finish(job_id))
     return finalised
+
+
+# --- Kinds that make their result after their chunks (JobKind.make_result) ----------------------
+
+RESULT_STATUSES = (Job.Status.SUCCEEDED, Job.Status.PARTIAL)
+
+
+def _awaits_result(job):
+    """Keep the job running and ask its kind for the result after this commit; False for kinds
+    whose chunks are their result."""
+    try:
+        hook = get_kind(job.kind).make_result
+    except LookupError:
+        return False
+    if hook is None:
+        return False
+    transaction.on_commit(lambda: _run_make_result(job.pk))
+    _publish_on_commit(job.pk, final=True)  # every item is done: the card says so at once
+    return True
+
+
+def _run_make_result(job_id):
+    job = Job.objects.get(pk=job_id)
+    try:
+        get_kind(job.kind).make_result(job)
+    except Exception:  # e.g. the broker is down: the kind's own sweep asks again (awaiting_result)
+        logger.exception("make_result hook of job %s (%s) failed", job.pk, job.kind)
+
+
+def finish_with_result(job_id, error=""):
+    """The kind has made its result (or, with `error`, failed to): finalise a job that awaits it.
+
+    Joins the caller's transaction (so the kind's own "result ready" write commits with the job's
+    final status) and locks the job row first. Returns the job's status afterwards: `succeeded`
+    or `partial` when the result counts, `failed` with `error`, or the final status the job had
+    already reached (e.g. cancelled meanwhile: the caller then discards its result).
+    """
+    with transaction.atomic():
+        job = _lock_job(job_id)
+        if job.finished is None and job.status in Job.RUNNABLE:
+            if error:
+                Job.objects.filter(pk=job_id).update(error=str(error)[:MAX_REASON])
+            if finish_if_complete(job_id, result_made=True):
+                _publish_on_commit(job_id, final=True)
+        return Job.objects.filter(pk=job_id).values_list("status", flat=True).get()
 
 
 def _run_on_finish(job_id):

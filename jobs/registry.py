@@ -78,6 +78,13 @@ class JobKind:
     on_finish: Callable | None = None
     # "Retry failed" runs the failed ids again as a new job; False where that means nothing.
     retryable: bool = True
+    # Job -> None, for a kind whose result is made after its chunks (e.g. a file assembled from
+    # the parts they wrote). When the last chunk is recorded and the job would succeed (fully or
+    # partly), the job stays `running` and this is called after that commit; the kind then makes
+    # the result and finishes the job with jobs.lifecycle.finish_with_result(job_id[, error]). So
+    # a job that reads `succeeded` or `partial` has its result. A cancelled or failed job
+    # finishes as any other (on_finish is called, make_result is not).
+    make_result: Callable | None = None
     # Job -> ResultLink | None: the job's result (e.g. a download), shown on its card and given
     # as `download_url` by GET /api/jobs/<id>/.
     result_link: Callable | None = None

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from jobs.models import Job, JobChunk, JobFailure
@@ -54,3 +54,20 @@ def chunks_of(job, limit=200):
 
 def failures_of(job, limit=500):
     return JobFailure.objects.filter(job=job).order_by("chunk_index", "item_id")[:limit]
+
+
+def awaiting_result(jobs=None, *, chunks_finished_before=None):
+    """Jobs whose chunks are all recorded and that wait for their kind to make the result
+    (JobKind.make_result), optionally only those whose last chunk finished before a time: a
+    kind's sweep asks for the result again when the first request was lost."""
+    live = JobChunk.objects.filter(job_id=OuterRef("pk"), status__in=JobChunk.LIVE)
+    waiting = (jobs if jobs is not None else Job.objects.all()).filter(
+        status__in=Job.RUNNABLE, finished__isnull=True
+    )
+    waiting = waiting.exclude(Exists(live))
+    if chunks_finished_before is not None:
+        last = JobChunk.objects.filter(job_id=OuterRef("pk")).order_by("-finished").values("finished")[:1]
+        waiting = waiting.annotate(last_chunk_finished=Subquery(last)).filter(
+            last_chunk_finished__lt=chunks_finished_before
+        )
+    return waiting

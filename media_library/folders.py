@@ -9,19 +9,49 @@ uploads turn each file's relative path into folders here too (FolderPathResolver
 import json
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Max, Value, When
 from django.db.models.functions import Concat, Substr
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from media_library.models import Folder, MediaFile
-from media_library.naming import NameAllocator, folder_names, safe_display_name
+from media_library.naming import NameAllocator, folder_names, insert_under_free_name, safe_display_name
 
 MAX_ID = 2**63 - 1  # the largest primary key the databases store (a bigger number is no folder's)
+# How many folders deep a library goes (a top-level folder is level 1, Folder.depth 0): the one
+# cap for new folders, folder uploads' relative paths and moves. It keeps a page's breadcrumb,
+# tree and `path` (ids of every ancestor) bounded.
+MAX_FOLDER_DEPTH = 32
 
 
 class FolderError(ValueError):
     """A folder operation that cannot be done as asked (the message is safe to show)."""
+
+
+class FolderTooDeep(FolderError):
+    """A folder would be nested deeper than MAX_FOLDER_DEPTH."""
+
+    def __init__(self):
+        super().__init__(
+            ngettext(
+                "Folders can be nested at most %(max)d level deep.",
+                "Folders can be nested at most %(max)d levels deep.",
+                MAX_FOLDER_DEPTH,
+            )
+            % {"max": MAX_FOLDER_DEPTH}
+        )
+
+
+def levels_below(parent):
+    """How many more levels of folders fit under `parent` (None = the library root)."""
+    return MAX_FOLDER_DEPTH - (parent.depth + 1 if parent is not None else 0)
+
+
+def check_room(parent, levels=1):
+    """FolderTooDeep unless `levels` more levels of folders fit under `parent`."""
+    if levels > levels_below(parent):
+        raise FolderTooDeep
 
 
 class FolderNotFound(FolderError, Http404):
@@ -68,11 +98,9 @@ def _set_path(folder, parent):
     Folder.objects.filter(pk=folder.pk).update(path=folder.path, depth=folder.depth)
 
 
-NAME_RETRIES = 20  # each lost race on the unique name means another writer won: enough for 20 at once
-
-
 def _insert_folder(owner_id, parent, name):
     """Insert one folder (in a savepoint, so a lost name race leaves the caller's transaction usable)."""
+    check_room(parent)  # every new folder is inserted here
     with transaction.atomic():
         folder = Folder.objects.create(owner_id=owner_id, parent=parent, name=name)
         _set_path(folder, parent)  # the path holds the folder's own id, known only after INSERT
@@ -83,12 +111,10 @@ def _insert_folder(owner_id, parent, name):
 def create_folder(owner_id, parent_id, name):
     """A new folder under `parent_id` (None = the root); the name is de-conflicted ("a (2)")."""
     parent = owned_folder(owner_id, parent_id)
-    for _attempt in range(NAME_RETRIES):
-        try:
-            return _insert_folder(owner_id, parent, _free_name(owner_id, parent and parent.pk, name))
-        except IntegrityError:
-            continue  # the name was taken meanwhile: look again
-    raise IntegrityError(f"could not find a free folder name for {name!r}")
+    # A name taken meanwhile is looked up again (NoFreeName, an IntegrityError, after 20 losses).
+    return insert_under_free_name(
+        lambda: _insert_folder(owner_id, parent, _free_name(owner_id, parent and parent.pk, name))
+    )
 
 
 def child_folder(owner_id, parent, name):
@@ -126,6 +152,9 @@ def move_folder(owner_id, folder_id, new_parent_id):
     old_prefix = folder.path
     new_prefix = f"{parent.path if parent else '/'}{folder.pk}/"
     depth_delta = (parent.depth + 1 if parent else 0) - folder.depth
+    if depth_delta > 0:  # the whole subtree moves down with it: its deepest folder must still fit
+        deepest = subtree(folder).aggregate(deepest=Max("depth"))["deepest"]
+        check_room(parent, levels=deepest - folder.depth + 1)
     folder.name = _free_name(owner_id, new_parent_id, folder.name, exclude_id=folder.pk)
     folder.parent = parent
     folder.save(update_fields=["name", "parent", "updated"])
@@ -171,12 +200,13 @@ def decode_trashed_path(value):
 def ensure_folder_path(owner_id, parent_id, names):
     """The folder at `parent_id`/names[0]/names[1]/…, creating what is missing (2 queries a level).
 
-    Used by restore (recreate a deleted origin folder) and by folder uploads. Names are made
-    safe; an existing live folder of that name is reused, never duplicated. Returns None for an
-    empty `names` with a None parent (the root).
+    Used by restore (recreate a deleted origin folder). Names are made safe; an existing live
+    folder of that name is reused, never duplicated. A chain deeper than MAX_FOLDER_DEPTH (trashed
+    before the cap existed) stops at the cap: its files are restored into the deepest folder that
+    fits rather than not at all. Returns None for an empty `names` with a None parent (the root).
     """
     parent = owned_folder(owner_id, parent_id)
-    for raw in names:
+    for raw in list(names)[: max(0, levels_below(parent))]:
         parent = child_folder(owner_id, parent, safe_display_name(raw, default="Folder"))
     return parent
 
@@ -217,16 +247,14 @@ class FolderPathResolver:
     per file.
     """
 
-    MAX_DEPTH = 32
-
     def __init__(self, owner):
         self.owner = owner
         self._cache = {}
 
     def resolve(self, base, relative_path):
         parts = directory_parts(relative_path)
-        if len(parts) > self.MAX_DEPTH:
-            raise ValueError(f"The relative path is deeper than {self.MAX_DEPTH} folders.")
+        if parts:
+            check_room(base, levels=len(parts))  # before creating any: a too-deep path creates nothing
         folder = base
         for part in parts:
             key = (folder.pk if folder else None, part)

@@ -26,12 +26,16 @@ from media_library.folders import FolderPathResolver
 from media_library.imaging import ALLOWED_FORMATS
 from media_library.kinds.thumbnails import THUMBNAILS_KIND
 from media_library.models import Blob, MediaFile
-from media_library.naming import NameAllocator, live_file_names, safe_display_name
+from media_library.naming import (
+    NameAllocator,
+    NoFreeName,
+    insert_under_free_name,
+    live_file_names,
+    safe_display_name,
+)
 from media_library.storage import StorageUnavailable, store_blob_bytes
 
 logger = logging.getLogger(__name__)
-
-NAME_RETRIES = 20  # each lost race means another writer won: enough for 20 at once
 
 # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; make it an error, once for the
 # whole process (changing warning filters per call is not thread-safe).
@@ -192,17 +196,19 @@ def store_inspected(owner, folder, name, content, inspected, planner=None):
     blob, existed = blob_for(inspected, content)
     duplicate = existed and MediaFile.objects.filter(owner=owner, blob=blob).exists()
     folder_id = folder.pk if folder else None
-    for _attempt in range(NAME_RETRIES):
+
+    def insert():
         final_name = planner.next_name(folder_id, name)
-        try:
-            with transaction.atomic():
-                media_file = MediaFile.objects.create(
-                    owner=owner, folder=folder, name=final_name, blob=blob, size=blob.size
-                )
-            return IngestedFile(file=media_file, duplicate=duplicate)
-        except IntegrityError:
-            planner.forget(folder_id)  # a concurrent request took the name: reload and retry
-    raise RejectedUpload("Could not find a free name for the file; please try again.")
+        return MediaFile.objects.create(
+            owner=owner, folder=folder, name=final_name, blob=blob, size=blob.size
+        )
+
+    try:
+        # A concurrent request that took the name makes the planner reload the folder's names.
+        media_file = insert_under_free_name(insert, on_conflict=lambda: planner.forget(folder_id))
+    except NoFreeName:
+        raise RejectedUpload("Could not find a free name for the file; please try again.") from None
+    return IngestedFile(file=media_file, duplicate=duplicate)
 
 
 def ingest_uploads(owner, uploads, folder=None, relative_paths=None, thumbnails=True):
@@ -241,14 +247,23 @@ def ingest_uploads(owner, uploads, folder=None, relative_paths=None, thumbnails=
             logger.exception("could not store upload %r", name)
             outcome.errors.append(Rejection(index, name, "The file could not be stored; please try again."))
     if thumbnails:
-        # Shared blobs may have their thumbnails already (or have failed for good).
-        pending = [
-            item.file.pk
-            for item in outcome.stored
-            if item.file.blob.thumbnail_status == Blob.Thumbnail.PENDING
-        ]
-        outcome.thumbnail_job_id = request_thumbnails(owner, pending)
+        outcome.thumbnail_job_id = request_thumbnails(owner, needing_thumbnails(outcome.stored))
     return outcome
+
+
+def needing_thumbnails(stored):
+    """The ids of the stored files that a thumbnails job covers, decided by the uploader's view only.
+
+    Bytes new to this owner always get the job, even when another user's upload already made
+    their thumbnails (the job then finds nothing to do): answering without a job would tell any
+    user that someone holds these bytes. A duplicate of the owner's own file needs one only while
+    its thumbnails are still pending.
+    """
+    return [
+        item.file.pk
+        for item in stored
+        if not item.duplicate or item.file.blob.thumbnail_status == Blob.Thumbnail.PENDING
+    ]
 
 
 def request_thumbnails(owner, file_ids):

@@ -195,7 +195,8 @@ def folder_tree(owner_id, current=None):
     """The sidebar tree: top-level folders, opened along the path to `current` and one level below.
 
     One query: the children of the root, of each ancestor and of `current` — bounded by the depth
-    of the path times MAX_TREE_NODES, never the owner's whole tree.
+    of the path times MAX_TREE_NODES, never the owner's whole tree. Built in one pass, without
+    recursion, whatever the depth.
     """
     open_ids = current.ancestor_ids() if current else []
     folders = (
@@ -204,25 +205,55 @@ def folder_tree(owner_id, current=None):
         .only("id", "name", "parent_id", "depth")
         .order_by("depth", "name", "id")
     )
-    by_parent = {}
+    open_set = set(open_ids)
+    top, nodes = [], {}
+    # By depth, so a folder's parent has its node before the folder is met; by name among siblings.
     for folder in folders[: MAX_TREE_NODES * (len(open_ids) + 1)]:
-        by_parent.setdefault(folder.parent_id, []).append(folder)
+        parent = nodes.get(folder.parent_id)
+        siblings = top if folder.parent_id is None else parent.children if parent else None
+        if siblings is None or len(siblings) >= MAX_TREE_NODES:
+            continue
+        node = TreeNode(
+            folder=folder,
+            is_open=folder.id in open_set,
+            is_current=current is not None and folder.id == current.id,
+        )
+        siblings.append(node)
+        if node.is_open:
+            nodes[folder.id] = node
+    return top
 
-    def build(parent_id):
-        nodes = []
-        children = by_parent.get(parent_id, [])
-        for folder in children[:MAX_TREE_NODES]:
-            node = TreeNode(
-                folder=folder,
-                is_open=folder.id in open_ids,
-                is_current=current is not None and folder.id == current.id,
-            )
-            if node.is_open:
-                node.children = build(folder.id)
-            nodes.append(node)
-        return nodes
 
-    return build(None)
+@dataclass
+class TreeRow:
+    """One folder of the tree as the template writes it, in document order."""
+
+    node: TreeNode
+    level: int  # 1 for a top-level folder
+    opens_group: bool = False  # its children follow, inside its own <ul role="group">
+    closes: int = 0  # how many groups (and their parents' items) end after this row
+
+    @property
+    def closing(self):
+        return range(self.closes)
+
+
+def tree_rows(nodes):
+    """The tree flattened depth-first, with where each nested group opens and ends, so a template
+    writes any depth with one loop (a recursive include stops at Django's recursion limit)."""
+    rows, pending = [], [iter(nodes)]  # the open groups, each with the nodes it has left
+    while pending:
+        node = next(pending[-1], None)
+        if node is None:
+            pending.pop()
+            if pending:
+                rows[-1].closes += 1  # the outermost group is the template's own
+            continue
+        row = TreeRow(node=node, level=len(pending), opens_group=bool(node.children))
+        rows.append(row)
+        if row.opens_group:
+            pending.append(iter(node.children))
+    return rows
 
 
 def subfolders(owner_id, folder_id=None, *, q="", limit=MAX_TREE_NODES):

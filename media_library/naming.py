@@ -10,7 +10,7 @@ import hashlib
 import re
 import unicodedata
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from media_library.sql import ValuesIn
@@ -23,6 +23,27 @@ DEFAULT_NAME = "untitled"
 # joiners), surrogates, private use and unassigned code points.
 _STRIP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
 _COUNTER = re.compile(r"^(?P<stem>.*?) \((?P<n>\d+)\)$")
+NAME_RETRIES = 20  # each lost race on a unique name means another writer won: enough for 20 at once
+
+
+class NoFreeName(IntegrityError):
+    """Every attempt to insert under a free name lost its race on the unique-name constraint."""
+
+
+def insert_under_free_name(insert, on_conflict=None, retries=NAME_RETRIES):
+    """`insert()` (which picks a free name and creates a row) until it wins the name; its result.
+
+    Each attempt runs in a savepoint, so a lost race (IntegrityError) leaves the caller's
+    transaction usable; `on_conflict()` then forgets what the lost attempt believed was free.
+    """
+    for _attempt in range(retries):
+        try:
+            with transaction.atomic():
+                return insert()
+        except IntegrityError:
+            if on_conflict is not None:
+                on_conflict()
+    raise NoFreeName("could not find a free name")
 
 
 def split_extension(name):

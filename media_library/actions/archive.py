@@ -32,7 +32,8 @@ class ArchiveAction(BulkAction):
     atomic = False  # seconds of storage I/O must not hold the database's write lock
     retryable = False  # missing bytes stay missing; a new ZIP is a new job
     success_message = "{done} of {total} files in the ZIP"
-    on_finish = staticmethod(archive_kind.send_assembly)
+    make_result = staticmethod(archive_kind.send_assembly)  # the job stays running until the ZIP is ready
+    on_finish = staticmethod(archive_kind.send_discard)
     result_link = staticmethod(archive_kind.archive_link)
     byte_progress = staticmethod(archive_kind.archive_bytes)
 

@@ -46,6 +46,7 @@ class BulkAction:
     success_message = "{done} of {total} done"  # shown on the finished job card
     # Optional jobs engine hooks (jobs.registry.JobKind): staticmethods of the kind's module.
     on_finish = None
+    make_result = None
     result_link = None
     byte_progress = None
     retryable = True
@@ -87,7 +88,7 @@ class BulkAction:
             name=self.kind, label=self.job_label, handler=self.handler, queue=self.queue,
             chunk_size=self.chunk_size, atomic=self.atomic, defer_seconds=self.defer_seconds,
             success_message=self.success_message, on_finish=self.on_finish, retryable=self.retryable,
-            result_link=self.result_link, byte_progress=self.byte_progress,
+            result_link=self.result_link, byte_progress=self.byte_progress, make_result=self.make_result,
         )  # fmt: skip
 
     def __repr__(self):

@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from media_library import listing
-from media_library.folders import FolderNotFound, create_folder, owned_folder
+from media_library.folders import MAX_FOLDER_DEPTH, FolderNotFound, FolderTooDeep, create_folder, owned_folder
 from media_library.ingest import ingest_uploads
 from media_library.models import Folder, MediaFile
 from media_library.unavailable import json_unavailable
@@ -132,7 +132,7 @@ def file_out(media_file):
     }
 
 
-UPLOAD_DESCRIPTION = """
+UPLOAD_DESCRIPTION = f"""
 Upload images as `multipart/form-data`.
 
 - `files`: one part per file (repeat the field). JPEG, PNG, WebP and GIF are accepted, whatever
@@ -143,6 +143,7 @@ Upload images as `multipart/form-data`.
   inside the uploaded folder, e.g. `Trip/day 1/img.jpg` (a browser's `webkitRelativePath`); its
   directories are created under the target folder (existing folders of the same name are
   reused; `..`, `.` and empty parts are ignored); the last part (the file name) is ignored.
+  Folders nest at most {MAX_FOLDER_DEPTH} levels deep: a file whose path would go deeper is rejected.
 
 Answers 201 with the stored files (`duplicate` is true when you already had exactly these bytes)
 and the rejected ones with a reason, even if some were rejected. Each entry carries `index`, the
@@ -264,10 +265,11 @@ def list_folders(request, params: Query[FolderListParams]):
 
 @router.post(
     "/folders/",
-    response={201: FolderOut, 404: ErrorOut, 409: ErrorOut},
+    response={201: FolderOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Create a folder",
     description="The name is made safe and, like a desktop file manager, gets a ' (2)' suffix "
-    "when the parent already has a folder of that name.",
+    "when the parent already has a folder of that name. Folders nest at most "
+    f"{MAX_FOLDER_DEPTH} levels deep: a folder under one at the last level is a 400.",
 )
 def make_folder(request, payload: FolderIn):
     try:
@@ -276,6 +278,8 @@ def make_folder(request, payload: FolderIn):
         return Status(404, {"error": "Folder not found."})
     try:
         folder = create_folder(request.auth.pk, parent.pk if parent else None, payload.name)
+    except FolderTooDeep as error:
+        return Status(400, {"error": str(error)})
     except IntegrityError:
         return Status(409, {"error": "Could not find a free name for the folder; please try again."})
     return Status(201, folder)

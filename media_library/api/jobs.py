@@ -39,10 +39,11 @@ order of `sort`, so `rename`'s `{{n}}` numbers them in that order.
 
 `archive` makes one ZIP (files STORED, ZIP64, UTF-8 names made unique per directory as
 "photo (2).jpg"): ticked files and a folder's files sit at the ZIP's root, a folder with its
-subfolders keeps its tree under the folder's name. When the job has finished and the ZIP is
-assembled, `GET /api/jobs/<id>/` gives its `download_url` (owner only, HTTP Range, removed after
-ARCHIVE_RETENTION_HOURS); files whose bytes are missing fail the job's items and are listed in
-the ZIP's MISSING.txt.
+subfolders keeps its tree under the folder's name. The job stays `running` until its ZIP is
+assembled: once `GET /api/jobs/<id>/` says `succeeded` (or `partial`) it gives the ZIP's
+`download_url` (owner only, HTTP Range, removed after ARCHIVE_RETENTION_HOURS); a ZIP that
+cannot be assembled makes the job `failed`. Files whose bytes are missing fail the job's items
+and are listed in the ZIP's MISSING.txt.
 """.format(
     actions=", ".join(f"`{action.name}` ({action.label})" for action in all_actions()),
     tree=", ".join(f"`{action.name}`" for action in actions_with_scope(Scope.TREE)),

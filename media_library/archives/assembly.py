@@ -10,20 +10,25 @@ bench/bench_archive.py, that copy took as long as building the parts once the di
 was the limit, and doubled the space until the parts were deleted.
 
 `finish_archive` runs as a task on the bulk queue (media_library.tasks.assemble_archive), sent by
-the archive kind's on_finish once the job has finished, and sent again by the archive sweep when
-that message was lost or an assembler died. It may run any number of times, at once or in turn:
+the archive kind's make_result once every chunk is recorded (the job stays `running` until the ZIP
+is ready), by its on_finish when the job was cancelled or failed, and again by the archive sweep
+when that message was lost or an assembler died. It may run any number of times, at once or in
+turn:
 
 - claim: one conditional UPDATE makes the archive `assembling` under a fresh lease token, only if
   it is `building`, or `assembling` under a lease that ran out (a dead assembler's);
 - write: the tail, to a NEW object named with the token (each part's size checked in storage
   first: a recorded part is whole, or the archive is not made);
-- finish: one conditional UPDATE (still our token) makes the archive `ready` with its objects,
-  size and expiry and deletes the parts' rows, in one transaction; after the commit every object
-  of the job not in the archive (dead attempts' parts and tails) is deleted. An assembler that
-  lost its lease sees that UPDATE change nothing and deletes its own tail instead.
+- finish: in one transaction, the job becomes `succeeded` (or `partial`: jobs.lifecycle.
+  finish_with_result, which locks the job row first, the engine's lock order), one conditional
+  UPDATE (still our token) makes the archive `ready` with its objects, size and expiry, and the
+  parts' rows go; after the commit every object of the job not in the archive (dead attempts'
+  parts and tails) is deleted. An assembler that lost its lease sees that UPDATE change nothing,
+  rolls back and deletes its own tail instead; a job cancelled meanwhile gets no ZIP.
 
 Any error gives the claim back (the archive is `building` again) and is raised, for the task to
-retry transient ones with back-off; after MAX_ATTEMPTS claims the archive is failed for good.
+retry transient ones with back-off; after MAX_ATTEMPTS claims the archive and its job are failed
+for good.
 """
 
 import logging
@@ -35,9 +40,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from jobs.lifecycle import finish_with_result
 from jobs.models import Job
-from jobs.progress import publish_job
+from jobs.selectors import awaiting_result
 from media_library import storage
 from media_library.archives.zipformat import Entry, EntryWriter, dos_time
 from media_library.models import Archive, ArchivePart
@@ -49,6 +56,7 @@ RENEW = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
 PART_FAILED = "its part of the archive could not be written"
 MISSING_BLOCK = 64 * 1024
+WITH_FILES = (Job.Status.SUCCEEDED, Job.Status.PARTIAL)
 
 
 def finish_archive(archive_id):
@@ -57,10 +65,10 @@ def finish_archive(archive_id):
     if archive is None or archive.job is None:
         return "gone"
     job = archive.job
+    if job.status in WITH_FILES or awaiting_result(Job.objects.filter(pk=job.pk)).exists():
+        return assemble(archive)
     if job.is_active:
         return "job running"
-    if job.status in (Job.Status.SUCCEEDED, Job.Status.PARTIAL):
-        return assemble(archive)
     return discard(archive, f"the job {job.get_status_display().lower()}")
 
 
@@ -98,6 +106,10 @@ class LostLease(Exception):
     pass
 
 
+class JobEnded(Exception):
+    """The job was cancelled while its ZIP was assembled: no ZIP for it."""
+
+
 def assemble(archive):
     token = _claim(archive)
     if token is None:
@@ -112,19 +124,26 @@ def assemble(archive):
         _give_back(archive, token, name, error)
         raise
     retention = timedelta(hours=settings.ARCHIVE_RETENTION_HOURS)
-    with transaction.atomic():
-        size = sum(object_size for _name, object_size in objects)
-        won = Archive.objects.filter(pk=archive.pk, lease_token=token).update(
-            status=Archive.Status.READY, stored_objects=objects, size=size, entry_count=count,
-            ready_at=Now(), expires_at=Now() + retention, lease_token="", lease_until=None, error="",
-        )  # fmt: skip
-        if won:
+    size = sum(object_size for _name, object_size in objects)
+    try:
+        with transaction.atomic():
+            # The job first (its row lock, then ours); it publishes the card with the download.
+            job_status = finish_with_result(archive.job_id)
+            if job_status not in WITH_FILES:
+                raise JobEnded(job_status)
+            won = Archive.objects.filter(pk=archive.pk, lease_token=token).update(
+                status=Archive.Status.READY, stored_objects=objects, size=size, entry_count=count,
+                ready_at=Now(), expires_at=Now() + retention, lease_token="", lease_until=None, error="",
+            )  # fmt: skip
+            if not won:
+                raise LostLease("another assembler took the archive over")
             ArchivePart.objects.filter(archive=archive).delete()
-    if not won:
+    except LostLease:
         storage.delete_stored(name)
         return "lost the lease"
+    except JobEnded as ended:
+        return discard(archive, f"the job {ended}")
     storage.delete_archive_files(archive.job_id, keep={object_name for object_name, _size in objects})
-    publish_job(archive.job_id, force=True)  # the card now offers the download
     logger.info("archive %s ready: %s entries, %s bytes", archive.pk, count, size)
     return "ready"
 
@@ -140,8 +159,13 @@ def _give_back(archive, token, name, error):
     reason = f"{error.__class__.__name__}: {error}"[:500]
     mine = Archive.objects.filter(pk=archive.pk, lease_token=token)
     gave_up = mine.filter(attempts__gte=MAX_ATTEMPTS)
-    if gave_up.update(status=Archive.Status.FAILED, error=reason, lease_token="", lease_until=None):
-        publish_job(archive.job_id, force=True)
+    if gave_up.exists():
+        with transaction.atomic():
+            # The job fails with the archive, in one transaction (the job's row locked first).
+            finish_with_result(archive.job_id, error=_("The ZIP could not be made: %s") % reason)
+            if gave_up.update(status=Archive.Status.FAILED, error=reason, lease_token="", lease_until=None):
+                return
+            transaction.set_rollback(True)  # someone else holds the archive now: theirs to finish
         return
     mine.update(status=Archive.Status.BUILDING, lease_token="", lease_until=None, error=reason)
 

@@ -2,9 +2,9 @@
 
 - expiry: an archive past `expires_at` (ARCHIVE_RETENTION_HOURS after it was ready) loses its
   bytes and becomes `expired` (the row stays: the job's card says the ZIP has expired);
-- recovery: an archive whose job finished but that is still `building` (the on_finish message was
-  lost) or `assembling` under a lease that ran out (the assembler died) gets its assembly sent
-  again; the assembly's claim makes a duplicate harmless;
+- recovery: an archive whose chunks were all recorded a while ago but that is still `building`
+  (the make_result or on_finish message was lost) or `assembling` under a lease that ran out (the
+  assembler died) gets its assembly sent again; the assembly's claim makes a duplicate harmless;
 - leftovers: a directory under archives/ that no building, assembling or ready archive owns (its
   job was deleted, or a straggling chunk wrote after the archive was discarded) is removed.
 
@@ -21,7 +21,9 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from jobs.models import Job
+from jobs.selectors import awaiting_result
 from media_library import storage
+from media_library.kinds.archive import ARCHIVE_KIND
 from media_library.models import Archive, ArchivePart
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 EXPIRE_TASK = "media_library.tasks.expire_archives"
 EXPIRE_SCHEDULE_NAME = "Expire ZIP downloads"
 BATCH = 500
-# A finished job's assembly message is sent on commit: give it this long before sending another.
+# The assembly message is sent when the last chunk commits: give it this long before another.
 RESEND_AFTER = timedelta(minutes=2)
 LIVE = (Archive.Status.BUILDING, Archive.Status.ASSEMBLING, Archive.Status.READY)
 
@@ -50,12 +52,16 @@ def expire_archives():
 
 
 def stalled_archives(now=None):
-    """Archives whose job finished a while ago but that are not assembled, or whose assembler's
-    lease ran out."""
-    now = now or timezone.now()
-    waiting = Q(status=Archive.Status.BUILDING, job__finished__lt=now - RESEND_AFTER)
+    """Archives whose job's chunks were all recorded a while ago (the job awaits its ZIP, or was
+    cancelled or failed) but that are not assembled or discarded, or whose assembler's lease ran
+    out."""
+    before = (now or timezone.now()) - RESEND_AFTER
+    awaiting = awaiting_result(Job.objects.filter(kind=ARCHIVE_KIND), chunks_finished_before=before)
+    waiting = Q(status=Archive.Status.BUILDING) & (
+        Q(job__finished__lt=before) | Q(job_id__in=awaiting.values("pk"))
+    )
     orphaned = Q(status=Archive.Status.ASSEMBLING, lease_until__lt=Now())
-    return Archive.objects.filter(waiting | orphaned).exclude(job__status__in=Job.ACTIVE)
+    return Archive.objects.filter(waiting | orphaned)
 
 
 def resend_stalled(now=None):

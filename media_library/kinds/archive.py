@@ -1,9 +1,12 @@
 """The `archive` job kind (Download as ZIP): what the engine calls, declared by the action.
 
 - the chunk handler writes the chunk's part (media_library.archives.building);
-- on_finish, called once after the job's final commit wherever that happened (a worker, or the
-  web process for a cancel), only sends the assembly task to the bulk queue: the archive is
-  assembled or discarded by a worker, never in a request;
+- make_result, called once the last chunk is recorded (the job stays `running` meanwhile), only
+  sends the assembly task to the bulk queue: the archive is assembled by a worker, never in a
+  request, and the assembly finishes the job in the transaction that makes the ZIP ready, so a
+  job that reads `succeeded` or `partial` always has its download (jobs.lifecycle.finish_with_result);
+- on_finish, called after the final commit of a job cancelled or failed, sends the same task,
+  which then discards the parts;
 - result_link and byte_progress give the card (and GET /api/jobs/<id>/) the download and the
   bytes, read from the Archive row.
 """
@@ -23,6 +26,13 @@ ARCHIVE_KIND = "archive"
 FINISHED_WITH_FILES = (Job.Status.SUCCEEDED, Job.Status.PARTIAL)
 
 handle_archive_chunk = build_part
+
+
+def send_discard(job):
+    """A job that ended without a ZIP (cancelled, failed): its parts go. (A succeeded job's
+    assembly has already run: it is what finished the job.)"""
+    if job.status not in FINISHED_WITH_FILES:
+        send_assembly(job)
 
 
 def send_assembly(job):

@@ -13,7 +13,15 @@ from django.views.decorators.http import require_GET
 
 from media_library.actions import Scope, Takes, actions_taking, actions_with_scope
 from media_library.folders import owned_folder
-from media_library.listing import InvalidCursor, breadcrumb, count_files, folder_tree, list_files, subfolders
+from media_library.listing import (
+    InvalidCursor,
+    breadcrumb,
+    count_files,
+    folder_tree,
+    list_files,
+    subfolders,
+    tree_rows,
+)
 from media_library.views.params import PAGE_SIZE, ListingParams, sort_choices
 
 
@@ -55,7 +63,7 @@ def folder_page(request, folder_id=None):
     if wants_listing_only(request):
         return render(request, "media_library/_listing.html", context)
     context.update(
-        tree=folder_tree(request.user.pk, folder),
+        tree=tree_rows(folder_tree(request.user.pk, folder)),
         crumbs=breadcrumb(request.user.pk, folder),
     )
     return render(request, "media_library/browser.html", context)

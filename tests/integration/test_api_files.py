@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from media_library.api.tokens import create_api_token
 from media_library.ingest import ingest_uploads
-from media_library.models import Folder, MediaFile
+from media_library.models import Blob, Folder, MediaFile
 from media_library.naming import MAX_NAME_LENGTH
 from tests.support import images
 from tests.support.images import upload
@@ -143,6 +143,27 @@ def test_duplicate_is_reported_per_owner_only(alice, bob):
     assert (first["duplicate"], again["duplicate"]) == (False, True)
     assert bobs["duplicate"] is False  # never reveal that someone else has these bytes
     assert first["sha256"] == again["sha256"] == bobs["sha256"]
+
+
+def test_bytes_only_another_user_holds_answer_like_never_seen_bytes(alice, bob):
+    """No content-existence oracle: bob's thumbnails being made must not change alice's answer."""
+    held_by_bob = images.png_bytes(seed=21)
+    post_files(logged_in(bob), URL, [("b.png", held_by_bob)])
+    Blob.objects.filter(sha256=hashlib.sha256(held_by_bob).hexdigest()).update(
+        thumbnail_status=Blob.Thumbnail.READY  # as a worker leaves it
+    )
+    answers = [
+        post_files(logged_in(alice), URL, [(f"{n}.png", data)]).json()
+        for n, data in enumerate((held_by_bob, images.png_bytes(seed=22)))
+    ]
+    for body in answers:
+        assert set(body) == {"files", "errors", "thumbnail_job_id"} and body["errors"] == []
+        assert body["files"][0]["duplicate"] is False and body["thumbnail_job_id"]
+    shapes = [
+        {key: value for key, value in body["files"][0].items() if key not in {"id", "sha256", "name"}}
+        for body in answers
+    ]
+    assert shapes[0] == shapes[1]
 
 
 def test_relative_paths_build_folders_under_the_target(alice):

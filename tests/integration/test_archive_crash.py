@@ -26,6 +26,10 @@ from tests.support.processes import start_celery_worker, stop_process, wait_unti
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def leftover(job):
+    return sorted(default_storage.listdir(storage.archive_directory(job.pk))[1])
+
+
 def test_archive_job_survives_a_sigkilled_worker(
     bulk_to_ourselves, make_user, test_database_url, service_logs, settings, tmp_path
 ):
@@ -62,6 +66,9 @@ def test_archive_job_survives_a_sigkilled_worker(
             test_database_url, service_logs / "archive-survivor.log", queues="bulk", env=SHORT_LEASES
         )
         archive = wait_for_archive(job, timeout=120)
+        # The dead worker's parts go right after the commit that made the ZIP ready (and the job
+        # succeeded with it): give the survivor that moment before it is stopped.
+        wait_until(lambda: leftover(job) == archive_object_files(archive), 30, "dead parts to go")
     finally:
         stop_process(doomed)
         if survivor is not None:
@@ -73,5 +80,4 @@ def test_archive_job_survives_a_sigkilled_worker(
     path = tmp_path / "after-crash.zip"
     path.write_bytes(stored_archive_bytes(archive))
     assert zip_digests(path) == {f.name: f.blob.sha256 for f in files}
-    leftover = default_storage.listdir(storage.archive_directory(job.pk))[1]
-    assert sorted(leftover) == archive_object_files(archive)  # the dead worker's parts are gone
+    assert leftover(job) == archive_object_files(archive)  # the dead worker's parts are gone

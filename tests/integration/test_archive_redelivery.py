@@ -11,15 +11,17 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.test import Client
 from django.utils import timezone
 
 from jobs import lifecycle, runner
-from jobs.models import JobChunk
+from jobs.models import Job, JobChunk
 from jobs.progress import render_card
 from jobs.registry import ChunkContext
 from jobs.services import cancel_job
 from media_library import storage
 from media_library.actions import submit_action
+from media_library.api.tokens import create_api_token
 from media_library.archives import assembly, building
 from media_library.archives.expiry import stalled_archives
 from media_library.folders import create_folder
@@ -107,10 +109,12 @@ def test_a_chunk_killed_mid_write_retried_and_delivered_twice_still_makes_one_va
 
     job.refresh_from_db()
     archive = Archive.objects.get(job=job)
-    assert (job.status, job.done, job.failed) == ("succeeded", 30, 0)
+    assert (job.status, job.done, job.failed) == ("running", 30, 0)  # until its ZIP is assembled
     assert archive.bytes_done == archive.bytes_total == sum(f.size for f in files)
     assert assembly.finish_archive(archive.pk) == "ready"
     archive.refresh_from_db()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
     assert_exact_archive(archive, files)
     assert stored_files(job) == archive_object_files(archive)  # 3 parts + the tail; the rest is gone
     assert len(archive.stored_objects) == 4
@@ -194,12 +198,41 @@ def test_a_live_assembler_is_left_alone_and_a_dead_ones_archive_is_taken_over(th
 def test_a_finished_job_whose_assembly_message_was_lost_is_found_by_the_sweep(thirty):
     job, _files = thirty
     for index in range(3):
-        runner.run_chunk(job.pk, index, 1)  # on_finish runs on commit; this test's transaction never commits
+        runner.run_chunk(
+            job.pk, index, 1
+        )  # make_result runs on commit; this test's transaction never commits
     archive = Archive.objects.get(job=job)
     assert archive.status == "building"
     assert not stalled_archives().filter(pk=archive.pk).exists()  # just finished: its message may come
-    job.__class__.objects.filter(pk=job.pk).update(finished=timezone.now() - timedelta(minutes=3))
+    JobChunk.objects.filter(job=job).update(finished=timezone.now() - timedelta(minutes=3))
     assert list(stalled_archives().values_list("pk", flat=True)) == [archive.pk]
+    assert assembly.finish_archive(archive.pk) == "ready"
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+
+
+def test_the_job_is_succeeded_only_once_its_zip_is_ready(thirty, make_user):
+    """A client polling GET /api/jobs/<id>/ never reads `succeeded` without a download_url."""
+    job, _files = thirty
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {create_api_token(job.owner)[1]}")
+
+    def polled():
+        body = api.get(f"/api/jobs/{job.pk}/").json()
+        if body["status"] in ("succeeded", "partial"):
+            assert body["download_url"], body  # final means usable
+        return body
+
+    for index in range(3):
+        runner.run_chunk(job.pk, index, 1)
+        assert polled()["status"] == "running"
+    assert polled()["download_url"] is None
+    assert "job-download" not in render_card(Job.objects.get(pk=job.pk))
+    archive = Archive.objects.get(job=job)
+    assert assembly.finish_archive(archive.pk) == "ready"
+    body = polled()
+    assert body["status"] == "succeeded" and body["download_url"]
+    assert "job-download" in render_card(Job.objects.get(pk=job.pk))
+    assert api.get(body["download_url"]).status_code == 200
 
 
 def test_assembly_gives_up_after_its_attempts_and_says_so_on_the_card(thirty, monkeypatch):
@@ -217,9 +250,11 @@ def test_assembly_gives_up_after_its_attempts_and_says_so_on_the_card(thirty, mo
             assembly.finish_archive(archive.pk)
     archive.refresh_from_db()
     assert archive.status == "failed" and archive.attempts == assembly.MAX_ATTEMPTS
-    assert assembly.finish_archive(archive.pk) == "not claimed"
     job.refresh_from_db()
+    assert job.status == "failed"  # never `succeeded` without its ZIP
     assert "The ZIP could not be made: OSError: the disk is gone" in render_card(job)
+    assert assembly.finish_archive(archive.pk) == "discarded"
+    assert stored_files(job) == []
 
 
 def test_a_cancelled_archive_job_leaves_no_bytes_and_no_link(thirty):
@@ -237,14 +272,32 @@ def test_a_cancelled_archive_job_leaves_no_bytes_and_no_link(thirty):
     assert "job-result" not in render_card(job)
 
 
+def test_a_job_cancelled_while_its_zip_is_assembled_gets_no_zip(thirty):
+    job, _files = thirty
+    for index in range(3):
+        runner.run_chunk(job.pk, index, 1)
+    archive = Archive.objects.get(job=job)
+    cancel_job(job, job.owner)  # the job awaits its ZIP: a cancel finishes it at once
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    # An assembler that started before the cancel writes its tail, then finds the job over.
+    assert assembly.assemble(archive) == "discarded"
+    archive.refresh_from_db()
+    job.refresh_from_db()
+    assert archive.status == "failed" and job.status == "cancelled" and stored_files(job) == []
+    assert "job-result" not in render_card(job)
+
+
 def test_a_part_whose_chunk_failed_is_listed_missing_and_the_rest_is_assembled(thirty):
     job, _files = thirty
     runner.run_chunk(job.pk, 0, 1)
     lifecycle.fail_chunk(job.pk, 1, "gave up after 5 retries: storage unreachable")
     runner.run_chunk(job.pk, 2, 1)
     job.refresh_from_db()
-    assert (job.status, job.done, job.failed) == ("partial", 20, 10)
+    assert (job.status, job.done, job.failed) == ("running", 20, 10)  # until its ZIP is assembled
     archive = build_in_process(job)
+    job.refresh_from_db()
+    assert job.status == "partial"
     zipped = read_zip_bytes(stored_archive_bytes(archive))
     assert zipped.testzip() is None
     listed = zipped.read("MISSING.txt").decode().splitlines()

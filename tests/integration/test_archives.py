@@ -6,6 +6,7 @@ the same files gets unique names, and a file whose bytes are missing is listed i
 """
 
 import re
+import time
 import unicodedata
 import zipfile
 from collections import defaultdict
@@ -188,3 +189,25 @@ def test_another_user_gets_404_for_the_download_and_the_job(
     status, headers, _ = http_get(live_server_url, url)  # nobody: the login page, nothing else
     assert status == 302 and headers["location"].startswith("/login/")
     assert Archive.objects.get(job=job).owner == owner
+
+
+def test_a_client_polling_the_job_never_reads_succeeded_without_its_download(celery_worker, make_user):
+    """The job stays running while the worker assembles the ZIP, then succeeds with its link."""
+    owner = make_user()
+    folder = create_folder(owner.pk, None, "Poll")
+    ids = [image_file(owner, folder, f"p{n}.jpg", 900 + n).pk for n in range(12)]
+    client = Client(headers={"Authorization": f"Bearer {create_api_token(owner)[1]}"})
+    response = client.post(
+        "/api/jobs/", {"action": "archive", "file_ids": ids}, content_type="application/json"
+    )
+    assert response.status_code == 202, response.content
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = client.get(response.json()["status_url"]).json()
+        seen.append(body["status"])
+        if body["status"] not in ("queued", "running"):
+            break
+    assert body["status"] == "succeeded", seen
+    assert body["download_url"] == f"/archives/{body['id']}/download/"
+    assert Archive.objects.get(job_id=body["id"]).status == Archive.Status.READY

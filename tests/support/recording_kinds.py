@@ -174,3 +174,15 @@ COMMITTED = register(
     JobKind(name="test.committed", label="Test committed", handler=record_on_commit, chunk_size=10,
             atomic=False, retryable=False, result_link=committed_link, byte_progress=committed_bytes)
 )  # fmt: skip
+
+RESULTS_ASKED = []  # job ids whose make_result hook ran, in order
+
+
+def ask_for_result(job):
+    RESULTS_ASKED.append(str(job.pk))
+
+
+RESULT_LATER = register(
+    JobKind(name="test.result_later", label="Test result later", handler=record_ids, chunk_size=10,
+            make_result=ask_for_result)
+)  # fmt: skip

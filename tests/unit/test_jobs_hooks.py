@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 
 from jobs import runner
+from jobs.lifecycle import finish_with_result
 from jobs.models import Job, JobChunk
 from jobs.progress import render_card
-from jobs.services import retry_failed, submit
+from jobs.selectors import awaiting_result
+from jobs.services import cancel_job, retry_failed, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,28 @@ def test_a_failing_hook_never_breaks_the_card(make_user, test_kinds, caplog):
     card = render_card(job)
     assert 'data-status="succeeded"' in card and "job-result" not in card
     assert "the link hook broke" in caplog.text
+
+
+def test_a_kind_that_makes_its_result_later_keeps_the_job_running_until_then(
+    make_user, test_kinds, django_capture_on_commit_callbacks
+):
+    user = make_user()
+    done, failing, cancelled = (submit("test.result_later", user, range(1, 21)) for _ in range(3))
+    for job in (done, failing, cancelled):
+        with django_capture_on_commit_callbacks(execute=True):
+            runner.run_chunk(job.pk, 0, 1)
+            runner.run_chunk(job.pk, 1, 1)
+        job.refresh_from_db()
+        assert (job.status, job.done, job.finished) == ("running", 20, None)  # not final without its result
+    assert test_kinds.RESULTS_ASKED[-3:] == [str(done.pk), str(failing.pk), str(cancelled.pk)]
+    ids = [done.pk, failing.pk, cancelled.pk]
+    assert set(awaiting_result(Job.objects.filter(pk__in=ids))) == {done, failing, cancelled}
+    assert logged_in(user).get(f"/api/jobs/{done.pk}/").json()["status"] == "running"
+
+    assert finish_with_result(done.pk) == "succeeded"
+    assert finish_with_result(failing.pk, error="the result could not be made") == "failed"
+    cancel_job(cancelled, user)  # nothing is left to run: cancelled at once
+    assert finish_with_result(cancelled.pk) == "cancelled"  # a late result does not count
+    assert not awaiting_result(Job.objects.filter(pk__in=ids)).exists()
+    failing.refresh_from_db()
+    assert failing.error == "the result could not be made" and failing.finished is not None
