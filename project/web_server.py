@@ -31,10 +31,20 @@ from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from django.conf import settings
+from twisted.web import http
 
 logger = logging.getLogger(__name__)
 
-REASONS = {401: b"Unauthorized", 413: b"Content Too Large"}
+REASONS = {
+    401: b"Unauthorized",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
+# After answering a request it will not read, the server keeps discarding what the client still
+# sends for this long: closing with unread bytes would reset the connection, and the client would
+# lose the answer (a "network error" instead of a 414).
+LINGER_SECONDS = 5
 
 
 def has_credentials(request):
@@ -140,17 +150,55 @@ class BodyLimitedRequest(WebRequest):
             message = f"Log in (or send an API token) first: without one a request body may take {limit}."
         # The channel would otherwise answer "Expect: 100-continue" next, inviting the body.
         self.requestHeaders.removeHeader(b"Expect")
-        body = json.dumps({"error": message}).encode()
-        head = (
-            b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-            b"Connection: close\r\n\r\n" % (status, REASONS[status], len(body))
-        )
         logger.warning("refused a request body (%d): %s", status, message)
-        self.channel.transport.write(head + body)
+        self.channel.transport.write(error_response(status, message))
         self.channel.transport.loseConnection()
 
 
+def error_response(status, message):
+    body = json.dumps({"error": message}).encode()
+    head = (
+        b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n" % (status, REASONS[status], len(body))
+    )
+    return head + body
+
+
+class HeadLimitedChannel(http.HTTPChannel):
+    """Twisted's HTTP connection, answering a request line or headers over its limits (16 KB
+    each line, 16 KB in all) with a 414 or 431, as a production server does, where Twisted
+    closes the connection without a word (a line too long) or answers a bare 400."""
+
+    def lineLengthExceeded(self, line):
+        if self._HTTPChannel__first_line:
+            self.refuse_head(
+                414, f"The request line is longer than {_size(self.MAX_LENGTH)}: shorten the URL."
+            )
+        else:
+            self.refuse_head(431, f"A request header is longer than {_size(self.MAX_LENGTH)}.")
+
+    def _respondToBadRequestAndDisconnect(self):
+        if self._receivedHeaderSize > self.totalHeadersSize:
+            message = f"The request line and headers are larger than {_size(self.totalHeadersSize)} in all."
+            self.refuse_head(431, message)
+        elif self._receivedHeaderCount > self.maxHeaders:
+            self.refuse_head(431, f"A request may carry at most {self.maxHeaders} headers.")
+        else:
+            super()._respondToBadRequestAndDisconnect()
+
+    def refuse_head(self, status, message):
+        logger.warning("refused a request head (%d): %s", status, message)
+        self.transport.write(error_response(status, message))
+        self.dataReceived = self.lineReceived = lambda *args: None
+        self.transport.loseWriteConnection()
+        self.setTimeout(LINGER_SECONDS)  # then closed, if the client has not closed it first
+
+
 class BodyLimitedHTTPFactory(HTTPFactory):
+    def protocol(self):
+        # Twisted's own factory function (http._genericHTTPChannelProtocolFactory), with our channel.
+        return http._GenericHTTPChannelProtocol(HeadLimitedChannel())
+
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = BodyLimitedRequest
