@@ -4,9 +4,10 @@ daphne (Twisted) receives a request's whole body into a temporary file before th
 and so any authentication, ever runs: without a limit, `curl --data-binary @/dev/zero` from anyone
 fills the disk. These limits act as soon as the headers are in, and then as the body streams in:
 
-- a request with no credentials (no session cookie, no `Authorization: Bearer` header) may carry a
-  small body only (ANONYMOUS_MAX_REQUEST_BYTES: the login form and the like): a bigger one is
-  answered 401 before its body is read;
+- a request that is not a logged-in user's may carry a small body only (ANONYMOUS_MAX_REQUEST_BYTES:
+  the login form and the like): a bigger one is answered 401 before its body is read. Whether a
+  session cookie or `Authorization: Bearer` token is real is looked up (one query, in a thread)
+  only for a bigger or chunked body, while the connection's reading is paused;
 - any request is cut off with a 413 once its body passes MAX_REQUEST_BYTES (by Content-Length up
   front, or counted while a chunked body arrives).
 
@@ -16,8 +17,8 @@ once, which buffers whatever the client has not taken yet, so a slow client down
 ZIP would hold up to 10 GB in this process. Here the application's next body message waits while
 the client's socket is full.
 
-Whether the credentials are *valid* is Django's to decide, once the body is in; this only stops
-bodies that cannot belong to a logged-in user. Run as `python -m project.web_server` with daphne's
+Django still authenticates the request itself once the body is in; this only stops bodies that
+cannot belong to a logged-in user. Run as `python -m project.web_server` with daphne's
 own arguments (the Procfile and the tests do).
 """
 
@@ -47,12 +48,13 @@ REASONS = {
 LINGER_SECONDS = 5
 
 
-def has_credentials(request):
-    """A session cookie or a Bearer header: the request may be a logged-in user's."""
-    if settings.SESSION_COOKIE_NAME.encode() in request.received_cookies:
-        return True
+def presented_credentials(request):
+    """(session key, API key) the request carries, each or None."""
+    from project.request_credentials import presented_credentials
+
     authorization = request.requestHeaders.getRawHeaders(b"Authorization") or [b""]
-    return authorization[0][:7].lower() == b"bearer "
+    cookie = request.received_cookies.get(settings.SESSION_COOKIE_NAME.encode())
+    return presented_credentials(cookie, authorization[0])
 
 
 def _size(limit):
@@ -94,6 +96,10 @@ class FlowControlledServer(daphne_server.Server):
 class BodyLimitedRequest(WebRequest):
     refused = False
     send_window = None
+    authenticated = False
+    checking = None  # the credentials lookup under way, if any
+    held = None  # requestReceived's arguments, while the lookup is under way
+    expects_continue = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,20 +111,54 @@ class BodyLimitedRequest(WebRequest):
     def gotLength(self, length):
         """The headers are in (the channel parsed the cookies): decide this request's body limit."""
         self.body_received = 0
-        self.credentials = has_credentials(self)
-        self.body_limit = (
-            settings.MAX_REQUEST_BYTES if self.credentials else settings.ANONYMOUS_MAX_REQUEST_BYTES
-        )
-        if length is not None and length > self.body_limit:
+        self.declared_length = length
+        self.body_limit = settings.ANONYMOUS_MAX_REQUEST_BYTES
+        session_key, api_key = presented_credentials(self)
+        if length is not None and length <= self.body_limit:
+            pass  # small enough for anyone: no lookup
+        elif session_key or api_key:
+            # Read nothing more until the credentials are known (a chunk already received may
+            # still come in), and invite the body ("100 Continue") only if they are valid.
+            self.channel.transport.pauseProducing()
+            if self.requestHeaders.hasHeader(b"Expect"):
+                self.expects_continue = (
+                    b"100-continue" in self.requestHeaders.getRawHeaders(b"Expect")[0].lower()
+                )
+                self.requestHeaders.removeHeader(b"Expect")
+            self.checking = asyncio.ensure_future(self.check_credentials(session_key, api_key))
+        elif length is not None:
             self.refuse()
             return
         super().gotLength(length)
+
+    async def check_credentials(self, session_key, api_key):
+        from project.request_credentials import check_credentials
+
+        try:
+            valid = await check_credentials(session_key, api_key)
+        except Exception:
+            logger.exception("could not check a request's credentials; treated as anonymous")
+            valid = False
+        self.checking = None
+        if self.refused or self._disconnected or self.channel is None:
+            return
+        if valid:
+            self.authenticated = True
+            self.body_limit = settings.MAX_REQUEST_BYTES
+        if max(self.declared_length or 0, self.body_received) > self.body_limit:
+            self.refuse()
+            return
+        if self.expects_continue:
+            self.channel.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.channel.transport.resumeProducing()
+        if self.held is not None:  # the whole body came in meanwhile
+            super().requestReceived(*self.held)
 
     def handleContentChunk(self, data):
         if self.refused:
             return
         self.body_received += len(data)
-        if self.body_received > self.body_limit:
+        if self.body_received > self.body_limit and self.checking is None:
             self.refuse()
             return
         super().handleContentChunk(data)
@@ -134,14 +174,16 @@ class BodyLimitedRequest(WebRequest):
         super().handle_reply(message)
 
     def requestReceived(self, command, path, version):
-        if not self.refused:
+        if self.checking is not None:
+            self.held = (command, path, version)
+        elif not self.refused:
             super().requestReceived(command, path, version)
 
     def refuse(self):
         """Answer at once and close: nothing more of this body is read or stored."""
         self.refused = True
         self.content = io.BytesIO()  # Twisted's clean-up expects one
-        if self.credentials:
+        if self.authenticated:
             status = 413
             message = f"The request body is larger than the limit of {_size(settings.MAX_REQUEST_BYTES)}."
         else:
