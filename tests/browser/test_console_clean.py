@@ -1,5 +1,6 @@
 """Every page a user or an operator opens loads without a console error or a failed request:
-no missing favicon, no htmx error for job cards the panel does not show yet."""
+no missing favicon, no htmx error for job cards the panel does not show yet; and each runs under
+the Content-Security-Policy without violating it (no inline script or style, no eval)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -14,6 +15,10 @@ window.__htmxErrors = [];
 for (const name of ["htmx:error", "htmx:oobErrorNoTarget", "htmx:swapError", "htmx:wsError"]) {
   document.addEventListener(name, () => window.__htmxErrors.push(name));
 }
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective}: ${event.blockedURI} ${event.sample}`);
+});
 """
 
 
@@ -36,7 +41,9 @@ def test_pages_load_without_console_errors_or_failed_requests(page, celery_worke
     for path in ["/", "/library/", f"/library/folders/{folder.pk}/", "/library/trash/", "/library/upload/",
                  "/jobs/", f"/jobs/{jobs[0].pk}/", "/account/token/", "/admin/",
                  "/admin/django_celery_beat/periodictask/"]:  # fmt: skip
-        page.goto(path)
+        response = page.goto(path)
+        assert "script-src 'self'" in response.headers.get("content-security-policy", ""), path
         page.wait_for_load_state("networkidle")
         assert page.evaluate("window.__htmxErrors") == [], path
+        assert page.evaluate("window.__cspViolations") == [], path
     assert problems == []
