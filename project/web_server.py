@@ -150,8 +150,9 @@ class BodyLimitedRequest(WebRequest):
             return
         if self.expects_continue:
             self.channel.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        self.channel.transport.resumeProducing()
-        if self.held is not None:  # the whole body came in meanwhile
+        if self.held is None:
+            self.channel.transport.resumeProducing()
+        else:  # the whole body came in meanwhile (the channel reads on once the response is done)
             super().requestReceived(*self.held)
 
     def handleContentChunk(self, data):

@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from media_library.api.tokens import create_api_token
+from media_library.models import MediaFile
 from tests.support import images
 from tests.support.multipart import multipart_body
+from tests.support.page_rows import make_files
 from tests.support.processes import start_daphne, stop_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -207,3 +209,22 @@ def test_a_valid_token_is_invited_to_send_its_body_once_checked(capped_server, t
         sock.sendall(body)
         status, answer = read_response(sock)
     assert status == 201 and [f["name"] for f in answer["files"]] == ["late.png"]
+
+
+def test_a_chunked_body_that_arrives_whole_before_the_token_is_checked_is_served(capped_server, make_user):
+    user = make_user("cora")
+    _token, key = create_api_token(user)
+    make_files(user, 2)
+    ids = list(MediaFile.objects.filter(owner=user).values_list("pk", flat=True))
+    body = json.dumps({"action": "trash", "file_ids": ids}).encode()
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "Content-Type": "application/json",
+        "Transfer-Encoding": "chunked",
+        "Connection": "close",
+    }
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    with connect(capped_server) as sock:
+        sock.sendall(head("/api/jobs/", headers) + chunked)  # one packet: all in before the lookup ends
+        status, answer = read_response(sock)
+    assert status == 202 and answer["file_count"] == 2, answer
