@@ -32,6 +32,7 @@ from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from django.conf import settings
+from django.utils.translation import gettext as _
 from twisted.web import http
 
 logger = logging.getLogger(__name__)
@@ -186,11 +187,15 @@ class BodyLimitedRequest(WebRequest):
         self.content = io.BytesIO()  # Twisted's clean-up expects one
         if self.authenticated:
             status = 413
-            message = f"The request body is larger than the limit of {_size(settings.MAX_REQUEST_BYTES)}."
+            limit = {"limit": _size(settings.MAX_REQUEST_BYTES)}
+            message = _("The request body is larger than the limit of %(limit)s.") % limit
         else:
             status = 401
-            limit = _size(settings.ANONYMOUS_MAX_REQUEST_BYTES)
-            message = f"Log in (or send an API token) first: without one a request body may take {limit}."
+            limit = {"limit": _size(settings.ANONYMOUS_MAX_REQUEST_BYTES)}
+            message = (
+                _("Log in (or send an API token) first: without one a request body may take %(limit)s.")
+                % limit
+            )
         # The channel would otherwise answer "Expect: 100-continue" next, inviting the body.
         self.requestHeaders.removeHeader(b"Expect")
         logger.warning("refused a request body (%d): %s", status, message)
@@ -213,19 +218,19 @@ class HeadLimitedChannel(http.HTTPChannel):
     closes the connection without a word (a line too long) or answers a bare 400."""
 
     def lineLengthExceeded(self, line):
-        if self._HTTPChannel__first_line:
-            self.refuse_head(
-                414, f"The request line is longer than {_size(self.MAX_LENGTH)}: shorten the URL."
-            )
+        limit = {"limit": _size(self.MAX_LENGTH)}
+        if self._HTTPChannel__first_line:  # no request line yet: this is it
+            self.refuse_head(414, _("The request line is longer than %(limit)s: shorten the URL.") % limit)
         else:
-            self.refuse_head(431, f"A request header is longer than {_size(self.MAX_LENGTH)}.")
+            self.refuse_head(431, _("A request header is longer than %(limit)s.") % limit)
 
     def _respondToBadRequestAndDisconnect(self):
         if self._receivedHeaderSize > self.totalHeadersSize:
-            message = f"The request line and headers are larger than {_size(self.totalHeadersSize)} in all."
-            self.refuse_head(431, message)
+            limit = {"limit": _size(self.totalHeadersSize)}
+            self.refuse_head(431, _("The request line and headers are larger than %(limit)s in all.") % limit)
         elif self._receivedHeaderCount > self.maxHeaders:
-            self.refuse_head(431, f"A request may carry at most {self.maxHeaders} headers.")
+            count = {"count": self.maxHeaders}
+            self.refuse_head(431, _("A request may carry at most %(count)d headers.") % count)
         else:
             super()._respondToBadRequestAndDisconnect()
 
