@@ -9,15 +9,15 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from project.routing import websocket_urlpatterns  # noqa: E402
+from project.websocket_origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Origin is checked against ALLOWED_HOSTS (cross-site websocket hijacking), then the
-        # session cookie authenticates the user; consumers refuse anonymous users.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The Origin must be this site's own, scheme and port included (cross-site websocket
+        # hijacking), then the session cookie authenticates the user; consumers refuse anonymous users.
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from project.content_security_policy import media_origins
 from project.media_storage import media_storage
 from project.redis_location import resolve_redis_url
 from project.secret_key import load_or_create_secret_key
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "project.content_security_policy.ContentSecurityPolicyMiddleware",  # SECURE_CSP, below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -303,3 +305,33 @@ CELERY_BEAT_SCHEDULE = {
 # blocking BZPOPMIN: an idle websocket's consumer died with "Timeout reading" after ~5 s. A longer
 # socket timeout keeps idle job pages connected (tests/integration/test_jobs_progress.py).
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 30}]
+
+# --- HTTPS and security headers -------------------------------------------------------------
+# BEHIND_HTTPS_PROXY=1: the site is served over HTTPS by a reverse proxy (nginx, Caddy, a load
+# balancer) that terminates TLS and sets X-Forwarded-Proto on every request (and strips any the
+# client sent). Cookies are then sent over HTTPS only, Django takes the proxy's word that a
+# request was HTTPS (CSRF origin checks, websocket origins, absolute URLs), and browsers are told
+# to use HTTPS only (HSTS). The proxy redirects plain HTTP; SECURE_SSL_REDIRECT=1 makes Django do it.
+BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", False)
+if BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = BEHIND_HTTPS_PROXY
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000 if BEHIND_HTTPS_PROXY else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Content-Security-Policy on every response (project/content_security_policy.py; Django 6.0's
+# setting of the same name and shape). Scripts and styles come from this site's static files
+# only; the job cards' progress bars are drawn without style attributes. Websockets to this
+# site are 'self'; thumbnails may be redirected to the S3 endpoint.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", *media_origins(os.environ)],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}

@@ -4,9 +4,10 @@ daphne (Twisted) receives a request's whole body into a temporary file before th
 and so any authentication, ever runs: without a limit, `curl --data-binary @/dev/zero` from anyone
 fills the disk. These limits act as soon as the headers are in, and then as the body streams in:
 
-- a request with no credentials (no session cookie, no `Authorization: Bearer` header) may carry a
-  small body only (ANONYMOUS_MAX_REQUEST_BYTES: the login form and the like): a bigger one is
-  answered 401 before its body is read;
+- a request that is not a logged-in user's may carry a small body only (ANONYMOUS_MAX_REQUEST_BYTES:
+  the login form and the like): a bigger one is answered 401 before its body is read. Whether a
+  session cookie or `Authorization: Bearer` token is real is looked up (one query, in a thread)
+  only for a bigger or chunked body, while the connection's reading is paused;
 - any request is cut off with a 413 once its body passes MAX_REQUEST_BYTES (by Content-Length up
   front, or counted while a chunked body arrives).
 
@@ -16,8 +17,8 @@ once, which buffers whatever the client has not taken yet, so a slow client down
 ZIP would hold up to 10 GB in this process. Here the application's next body message waits while
 the client's socket is full.
 
-Whether the credentials are *valid* is Django's to decide, once the body is in; this only stops
-bodies that cannot belong to a logged-in user. Run as `python -m project.web_server` with daphne's
+Django still authenticates the request itself once the body is in; this only stops bodies that
+cannot belong to a logged-in user. Run as `python -m project.web_server` with daphne's
 own arguments (the Procfile and the tests do).
 """
 
@@ -31,18 +32,30 @@ from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from django.conf import settings
+from django.utils.translation import gettext as _
+from twisted.web import http
 
 logger = logging.getLogger(__name__)
 
-REASONS = {401: b"Unauthorized", 413: b"Content Too Large"}
+REASONS = {
+    401: b"Unauthorized",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
+# After answering a request it will not read, the server keeps discarding what the client still
+# sends for this long: closing with unread bytes would reset the connection, and the client would
+# lose the answer (a "network error" instead of a 414).
+LINGER_SECONDS = 5
 
 
-def has_credentials(request):
-    """A session cookie or a Bearer header: the request may be a logged-in user's."""
-    if settings.SESSION_COOKIE_NAME.encode() in request.received_cookies:
-        return True
+def presented_credentials(request):
+    """(session key, API key) the request carries, each or None."""
+    from project.request_credentials import presented_credentials
+
     authorization = request.requestHeaders.getRawHeaders(b"Authorization") or [b""]
-    return authorization[0][:7].lower() == b"bearer "
+    cookie = request.received_cookies.get(settings.SESSION_COOKIE_NAME.encode())
+    return presented_credentials(cookie, authorization[0])
 
 
 def _size(limit):
@@ -84,6 +97,10 @@ class FlowControlledServer(daphne_server.Server):
 class BodyLimitedRequest(WebRequest):
     refused = False
     send_window = None
+    authenticated = False
+    checking = None  # the credentials lookup under way, if any
+    held = None  # requestReceived's arguments, while the lookup is under way
+    expects_continue = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,20 +112,55 @@ class BodyLimitedRequest(WebRequest):
     def gotLength(self, length):
         """The headers are in (the channel parsed the cookies): decide this request's body limit."""
         self.body_received = 0
-        self.credentials = has_credentials(self)
-        self.body_limit = (
-            settings.MAX_REQUEST_BYTES if self.credentials else settings.ANONYMOUS_MAX_REQUEST_BYTES
-        )
-        if length is not None and length > self.body_limit:
+        self.declared_length = length
+        self.body_limit = settings.ANONYMOUS_MAX_REQUEST_BYTES
+        session_key, api_key = presented_credentials(self)
+        if length is not None and length <= self.body_limit:
+            pass  # small enough for anyone: no lookup
+        elif session_key or api_key:
+            # Read nothing more until the credentials are known (a chunk already received may
+            # still come in), and invite the body ("100 Continue") only if they are valid.
+            self.channel.transport.pauseProducing()
+            if self.requestHeaders.hasHeader(b"Expect"):
+                self.expects_continue = (
+                    b"100-continue" in self.requestHeaders.getRawHeaders(b"Expect")[0].lower()
+                )
+                self.requestHeaders.removeHeader(b"Expect")
+            self.checking = asyncio.ensure_future(self.check_credentials(session_key, api_key))
+        elif length is not None:
             self.refuse()
             return
         super().gotLength(length)
+
+    async def check_credentials(self, session_key, api_key):
+        from project.request_credentials import check_credentials
+
+        try:
+            valid = await check_credentials(session_key, api_key)
+        except Exception:
+            logger.exception("could not check a request's credentials; treated as anonymous")
+            valid = False
+        self.checking = None
+        if self.refused or self._disconnected or self.channel is None:
+            return
+        if valid:
+            self.authenticated = True
+            self.body_limit = settings.MAX_REQUEST_BYTES
+        if max(self.declared_length or 0, self.body_received) > self.body_limit:
+            self.refuse()
+            return
+        if self.expects_continue:
+            self.channel.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if self.held is None:
+            self.channel.transport.resumeProducing()
+        else:  # the whole body came in meanwhile (the channel reads on once the response is done)
+            super().requestReceived(*self.held)
 
     def handleContentChunk(self, data):
         if self.refused:
             return
         self.body_received += len(data)
-        if self.body_received > self.body_limit:
+        if self.body_received > self.body_limit and self.checking is None:
             self.refuse()
             return
         super().handleContentChunk(data)
@@ -124,33 +176,77 @@ class BodyLimitedRequest(WebRequest):
         super().handle_reply(message)
 
     def requestReceived(self, command, path, version):
-        if not self.refused:
+        if self.checking is not None:
+            self.held = (command, path, version)
+        elif not self.refused:
             super().requestReceived(command, path, version)
 
     def refuse(self):
         """Answer at once and close: nothing more of this body is read or stored."""
         self.refused = True
         self.content = io.BytesIO()  # Twisted's clean-up expects one
-        if self.credentials:
+        if self.authenticated:
             status = 413
-            message = f"The request body is larger than the limit of {_size(settings.MAX_REQUEST_BYTES)}."
+            limit = {"limit": _size(settings.MAX_REQUEST_BYTES)}
+            message = _("The request body is larger than the limit of %(limit)s.") % limit
         else:
             status = 401
-            limit = _size(settings.ANONYMOUS_MAX_REQUEST_BYTES)
-            message = f"Log in (or send an API token) first: without one a request body may take {limit}."
+            limit = {"limit": _size(settings.ANONYMOUS_MAX_REQUEST_BYTES)}
+            message = (
+                _("Log in (or send an API token) first: without one a request body may take %(limit)s.")
+                % limit
+            )
         # The channel would otherwise answer "Expect: 100-continue" next, inviting the body.
         self.requestHeaders.removeHeader(b"Expect")
-        body = json.dumps({"error": message}).encode()
-        head = (
-            b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-            b"Connection: close\r\n\r\n" % (status, REASONS[status], len(body))
-        )
         logger.warning("refused a request body (%d): %s", status, message)
-        self.channel.transport.write(head + body)
+        self.channel.transport.write(error_response(status, message))
         self.channel.transport.loseConnection()
 
 
+def error_response(status, message):
+    body = json.dumps({"error": message}).encode()
+    head = (
+        b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n" % (status, REASONS[status], len(body))
+    )
+    return head + body
+
+
+class HeadLimitedChannel(http.HTTPChannel):
+    """Twisted's HTTP connection, answering a request line or headers over its limits (16 KB
+    each line, 16 KB in all) with a 414 or 431, as a production server does, where Twisted
+    closes the connection without a word (a line too long) or answers a bare 400."""
+
+    def lineLengthExceeded(self, line):
+        limit = {"limit": _size(self.MAX_LENGTH)}
+        if self._HTTPChannel__first_line:  # no request line yet: this is it
+            self.refuse_head(414, _("The request line is longer than %(limit)s: shorten the URL.") % limit)
+        else:
+            self.refuse_head(431, _("A request header is longer than %(limit)s.") % limit)
+
+    def _respondToBadRequestAndDisconnect(self):
+        if self._receivedHeaderSize > self.totalHeadersSize:
+            limit = {"limit": _size(self.totalHeadersSize)}
+            self.refuse_head(431, _("The request line and headers are larger than %(limit)s in all.") % limit)
+        elif self._receivedHeaderCount > self.maxHeaders:
+            count = {"count": self.maxHeaders}
+            self.refuse_head(431, _("A request may carry at most %(count)d headers.") % count)
+        else:
+            super()._respondToBadRequestAndDisconnect()
+
+    def refuse_head(self, status, message):
+        logger.warning("refused a request head (%d): %s", status, message)
+        self.transport.write(error_response(status, message))
+        self.dataReceived = self.lineReceived = lambda *args: None
+        self.transport.loseWriteConnection()
+        self.setTimeout(LINGER_SECONDS)  # then closed, if the client has not closed it first
+
+
 class BodyLimitedHTTPFactory(HTTPFactory):
+    def protocol(self):
+        # Twisted's own factory function (http._genericHTTPChannelProtocolFactory), with our channel.
+        return http._GenericHTTPChannelProtocol(HeadLimitedChannel())
+
     def buildProtocol(self, addr):
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = BodyLimitedRequest

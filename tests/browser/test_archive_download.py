@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from media_library.folders import create_folder
 from tests.support.archives import image_file
-from tests.support.browser import PASSWORD, log_in
+from tests.support.browser import PASSWORD, log_in, wait_for_js
 from tests.support.screenshots import shoot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +36,7 @@ def test_download_a_folder_as_zip_from_the_card(page, make_user, celery_worker, 
     page.add_init_script(WATCH)
     log_in(page, user)
     page.goto(f"/library/folders/{trip.pk}/")
-    page.wait_for_function("window.__wsOpen === true")
+    wait_for_js(page, "window.__wsOpen === true")
     marker = page.evaluate("window.__noReload = Math.random()")
 
     page.locator(".fm-folder-actions").get_by_role("button", name="Download folder as ZIP").click()
@@ -52,7 +52,7 @@ def test_download_a_folder_as_zip_from_the_card(page, make_user, celery_worker, 
     expect(card).to_have_attribute("data-status", "succeeded")
     expect(card.locator(".job-bytes")).to_contain_text(" of ")
     assert page.evaluate("window.__noReload") == marker  # no reload: the card followed the socket
-    page.wait_for_function("window.__cards[window.__cards.length - 1] === 'succeeded+link'")
+    wait_for_js(page, "window.__cards[window.__cards.length - 1] === 'succeeded+link'")
     states = page.evaluate("window.__cards")
     # The job stays running until its ZIP is assembled: `succeeded` always comes with the link.
     assert "succeeded" not in states, states

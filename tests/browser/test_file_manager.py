@@ -11,7 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from media_library.models import Blob
-from tests.support.browser import PASSWORD, log_in
+from tests.support.browser import PASSWORD, log_in, wait_for_js
 from tests.support.page_rows import make_file, make_files, make_folder, trash
 from tests.support.screenshots import shoot
 
@@ -181,7 +181,7 @@ def test_upload_a_folder_move_trash_and_restore_with_live_job_cards(page, make_u
     page.reload()
     for img in rows(page).locator("img.thumb").all():  # the real thumbnails load
         assert "/thumb/256/" in img.get_attribute("src")
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+        wait_for_js(page, "img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
     shoot(page, "folder-thumbnails")
     trip_url = page.url
 

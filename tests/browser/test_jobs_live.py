@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from jobs.models import Job
 from jobs.services import submit
+from tests.support.browser import wait_for_js
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +33,7 @@ def test_retry_from_the_browser_and_watch_the_bar_move_to_the_end(page, celery_w
     page.get_by_label("Password").fill("a-long-password-1")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#dashboard-title")).to_be_visible()
-    page.wait_for_function("window.__wsOpen === true")
+    wait_for_js(page, "window.__wsOpen === true")
     page_id = page.evaluate("window.__pageId")
 
     # A job started elsewhere appears in the panel live; some of its items fail once.
@@ -101,7 +102,7 @@ def test_new_jobs_appear_live_without_htmx_errors(page, celery_worker, test_kind
     expect(page.locator("#dashboard-title")).to_be_visible()
     if path == "job-page":
         page.goto(f"/jobs/{earlier.pk}/")
-    page.wait_for_function("window.__wsOpen === true")
+    wait_for_js(page, "window.__wsOpen === true")
 
     started = [
         submit("test.record", user, range(1, 41), params={"chunk_size": 10, "sleep": 0.05}) for _ in range(3)

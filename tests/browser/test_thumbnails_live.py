@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from jobs.services import submit
 from media_library.folders import create_folder
 from media_library.models import Blob, MediaFile
+from tests.support.browser import wait_for_js
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,9 +40,10 @@ def test_thumbnails_replace_placeholders_live(page, make_user, celery_worker):
     thumbs = page.locator("img.thumb[data-thumb-pending]")
     expect(thumbs).to_have_count(3)
     # The placeholder is square; a 640x480 photo's thumbnail is 256x192.
-    page.wait_for_function("document.querySelector('img.thumb').naturalHeight === 256")
+    wait_for_js(page, "document.querySelector('img.thumb').naturalHeight === 256")
     submit("thumbnails", owner, [f.pk for f in files])
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "Array.from(document.querySelectorAll('img.thumb')).every((img) => img.naturalHeight === 192)",
         timeout=30_000,
     )

@@ -99,3 +99,33 @@ def test_the_real_web_server_answers_malformed_multipart_with_json(live_server_u
         urllib.request.urlopen(request, timeout=10)
     assert answer.value.code == 400
     assert "could not be read" in json.loads(answer.value.read())["error"]
+
+
+def get(url, headers=None):
+    """(status, JSON error) of a GET on the real web server."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=20) as answer:
+            return answer.status, None
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read()).get("error")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("length", [20_000, 400_000])
+def test_a_request_line_over_16_kb_is_answered_414(live_server_url, length):
+    status, error = get(f"{live_server_url}{UPLOAD}?q={'a' * length}")
+    assert status == 414 and "16 KB" in error
+    assert get(f"{live_server_url}{UPLOAD}?q={'a' * 8000}")[0] == 401  # under the limit: served
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_headers_over_16_kb_are_answered_431(live_server_url):
+    status, error = get(f"{live_server_url}{UPLOAD}", {"X-Long": "a" * 20_000})
+    assert status == 431 and "header" in error
+    status, error = get(f"{live_server_url}{UPLOAD}", {f"X-Part-{n}": "a" * 1000 for n in range(20)})
+    assert status == 431 and "16 KB in all" in error
+    status, error = get(f"{live_server_url}{UPLOAD}", {f"X-{n}": "" for n in range(600)})
+    assert status == 431 and "at most 500 headers" in error

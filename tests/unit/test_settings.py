@@ -164,3 +164,49 @@ def test_a_process_started_with_media_storage_s3_uses_the_bucket():
     assert proc.stdout.strip() == "S3Storage", proc.stderr
     refused = _settings_in_subprocess("1", MEDIA_STORAGE="s3")
     assert refused.returncode != 0 and "MEDIA_STORAGE=s3 needs" in refused.stderr
+
+
+HTTPS_SETTINGS = (
+    "settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_PROXY_SSL_HEADER, "
+    "settings.SECURE_HSTS_SECONDS, settings.SECURE_SSL_REDIRECT"
+)
+
+
+def test_https_behind_a_proxy_is_one_switch():
+    plain = _settings_in_subprocess(HTTPS_SETTINGS)
+    assert plain.stdout.strip() == "False False None 0 False", plain.stderr
+    https = _settings_in_subprocess(HTTPS_SETTINGS, BEHIND_HTTPS_PROXY="1")
+    assert https.stdout.strip() == "True True ('HTTP_X_FORWARDED_PROTO', 'https') 31536000 False", (
+        https.stderr
+    )
+    tuned = _settings_in_subprocess(HTTPS_SETTINGS, BEHIND_HTTPS_PROXY="1", SECURE_HSTS_SECONDS="3600")
+    assert tuned.stdout.strip() == "True True ('HTTP_X_FORWARDED_PROTO', 'https') 3600 False", tuned.stderr
+
+
+def test_a_request_the_proxy_calls_https_gets_hsts_and_secure_cookies():
+    answer = (
+        "(lambda r: (r.status_code, r.headers.get('Strict-Transport-Security'), "
+        "r.cookies['csrftoken']['secure']))"
+        "(__import__('django.test').test.Client().get('/login/', headers={{'X-Forwarded-Proto': '{}'}}))"
+    )
+    https = _settings_in_subprocess(answer.format("https"), BEHIND_HTTPS_PROXY="1")
+    assert https.stdout.strip() == "(200, 'max-age=31536000', True)", https.stderr
+    # Without the switch the header is not trusted (a client could send it itself).
+    plain = _settings_in_subprocess(answer.format("https"))
+    assert plain.stdout.strip() == "(200, None, '')", plain.stderr
+
+
+def test_every_response_carries_the_content_security_policy(client):
+    for path in ["/login/", "/api/files/", "/healthz"]:
+        policy = client.get(path)["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "style-src 'self';" in policy, path
+        assert "unsafe" not in policy and "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_thumbnails_may_follow_their_redirect_to_the_s3_endpoint():
+    from project.content_security_policy import media_origins
+
+    assert media_origins({}) == []
+    assert media_origins(S3_ENV) == ["http://10.0.0.2:8333"]
+    aws = {**S3_ENV, "AWS_S3_ENDPOINT_URL": "", "AWS_S3_REGION_NAME": "eu-west-1"}
+    assert media_origins(aws) == ["https://s3.amazonaws.com", "https://s3.eu-west-1.amazonaws.com"]
