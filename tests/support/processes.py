@@ -99,7 +99,7 @@ def start_celery_worker(
     from project.celery import app
 
     name = name or f"test-{os.getpid()}-{free_port()}@localhost"
-    env = dict(env or {})
+    env = {"DJANGO_SETTINGS_MODULE": "tests.support.worker_settings", **(env or {})}
     if broker_url:
         env["CELERY_BROKER_URL"] = broker_url
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
