@@ -114,11 +114,12 @@ def test_a_chunk_longer_than_its_lease_keeps_its_claim_and_never_runs_twice(
         wait_until(lambda: chunks.filter(status="running").count() == 2, 60, "both chunks running", worker)
         first = dict(chunks.values_list("index", "lease_until"))
         latest = dict(first)
+        finished_with_sweeps = finished(job, sweeping=True)
 
         def done_watching_leases():
             for index, lease in chunks.filter(status="running").values_list("index", "lease_until"):
                 latest[index] = max(latest[index], lease)
-            return finished(job, sweeping=True)()
+            return finished_with_sweeps()
 
         wait_until(done_watching_leases, 60, "the job to finish", worker)
         assert (job.status, job.done, job.failed) == ("succeeded", 20, 0)
