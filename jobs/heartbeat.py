@@ -15,9 +15,10 @@ does: nothing else stops native code or a blocked socket for certain. Nothing th
 commits: the chunk's record is a compare-and-set on the claim. The worker's parent requeues the
 message and replaces the process, as after any other death.
 
-The heartbeat stops when the runner locks the chunk row (to record it, or for the whole of an
-atomic handler): from then on that lock guards the claim (the sweep skips locked rows; on SQLite
-the transaction holds the write lock) and the claim ends with its transaction.
+Only non-atomic handlers need it, and only while they run: an atomic handler runs in the
+transaction that locked the chunk row to record it, and that lock guards the claim until it ends
+(the sweep skips locked rows; on SQLite the transaction holds the write lock; a dead worker's
+connection closes and its lock goes with it), however long its lease has been over.
 """
 
 import logging
@@ -46,10 +47,10 @@ def stop_this_process(claimed, why):
 
 
 class Heartbeat:
-    """`with Heartbeat(claimed, claimed_at):` around the part of a chunk that runs without the chunk
-    row locked; `stop()` before locking it. `claimed_at`: time.monotonic() before the claim."""
+    """`with Heartbeat(claimed):` around the part of a chunk that runs without its row locked (a
+    claim from jobs.lifecycle.claim, whose `lease_from` is the monotonic time its lease began)."""
 
-    def __init__(self, claimed, claimed_at, *, on_lost=stop_this_process):
+    def __init__(self, claimed, *, on_lost=stop_this_process):
         self.claimed, self.on_lost = claimed, on_lost
         self.interval = float(settings.JOBS_HEARTBEAT_SECONDS)
         self.lease = float(settings.JOBS_CLAIM_LEASE_SECONDS)
@@ -61,7 +62,7 @@ class Heartbeat:
         self.renewals = 0
         self._guard = threading.Lock()
         self._stopped = threading.Event()
-        self._safe_until = claimed_at + self.lease  # monotonic; the database's lease ends no sooner
+        self._safe_until = claimed.lease_from + self.lease  # the database's lease ends no sooner
         self._threads = [
             threading.Thread(target=self._renew, name="jobs-heartbeat", daemon=True),
             threading.Thread(target=self._watch, name="jobs-heartbeat-watch", daemon=True),
@@ -76,7 +77,7 @@ class Heartbeat:
         self.stop()
 
     def stop(self):
-        """From now on the runner holds the chunk row, or is done with the claim: never act again."""
+        """The handler is over (the runner records next, or retries): never act on the claim again."""
         with self._guard:
             self._stopped.set()
 

@@ -18,6 +18,7 @@ Rules every function here keeps (jobs/README.md explains why they give exactly o
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -172,6 +173,7 @@ def claim(job_id, index):
             )
             record(chunk, ChunkOutcome(failures=[(item, WORKER_DIED) for item in chunk.ids]), WORKER_DIED)
             return None
+        lease_from = time.monotonic()  # the lease ends no sooner than a lease from now (see heartbeat)
         JobChunk.objects.filter(pk=chunk.pk).update(
             status=JobChunk.Status.RUNNING,
             deliveries=F("deliveries") + 1,
@@ -181,6 +183,7 @@ def claim(job_id, index):
         if job.status == Job.Status.QUEUED:
             Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING, started=timezone.now())
         chunk.status, chunk.deliveries, chunk.job = JobChunk.Status.RUNNING, chunk.deliveries + 1, job
+        chunk.lease_from = lease_from
         return chunk
 
 

@@ -6,7 +6,6 @@ the sweep) changes nothing. The task in jobs.tasks only calls `run_chunk`.
 """
 
 import logging
-import time
 
 from django.db import OperationalError, transaction
 
@@ -30,7 +29,6 @@ def run_chunk(job_id, index, attempt):
     up to JOBS_MAX_RETRIES, then the chunk's items fail. Any other exception fails the chunk and the
     job with its reason, and is raised again so the task is marked failed too.
     """
-    claimed_at = time.monotonic()
     try:
         claimed = lifecycle.claim(job_id, index)
     except TRANSIENT_ERRORS as exc:
@@ -38,9 +36,7 @@ def run_chunk(job_id, index, attempt):
     if claimed is None:
         return SKIPPED
     try:
-        # The heartbeat is stopped before anything below changes the chunk (record, retry, fail).
-        with Heartbeat(claimed, claimed_at) as heartbeat:
-            finished = _execute(get_kind(claimed.job.kind), claimed, heartbeat)
+        finished = _execute(get_kind(claimed.job.kind), claimed)
     except TRANSIENT_ERRORS as exc:
         return _retry_or_give_up(job_id, index, attempt, exc, claimed)
     except Exception as exc:
@@ -52,15 +48,14 @@ def run_chunk(job_id, index, attempt):
     return FINISHED if finished else RECORDED
 
 
-def _execute(kind, claimed, heartbeat):
+def _execute(kind, claimed):
     """The handler and the record; None if the claim was lost meanwhile (nothing recorded).
 
-    The heartbeat keeps the claim while the handler runs unlocked; it stops where the chunk row is
-    locked, as that lock guards the claim until the transaction ends (see jobs.heartbeat)."""
+    While the chunk row is locked, the lock guards the claim; while a non-atomic handler runs
+    without it, the heartbeat does (see jobs.heartbeat)."""
     context = lifecycle.context_of(claimed)
     if kind.atomic:
         # Effect and "chunk done" commit together: a crash before commit leaves both undone.
-        heartbeat.stop()
         with transaction.atomic():
             chunk = lifecycle.lock_claimed(claimed)
             if chunk is None:
@@ -68,8 +63,8 @@ def _execute(kind, claimed, heartbeat):
             outcome, error = _call_handler(kind, context)
             return lifecycle.record(chunk, outcome, error)
     # Long work outside any transaction (no write lock held); the handler is idempotent.
-    outcome, error = _call_handler(kind, context)
-    heartbeat.stop()
+    with Heartbeat(claimed):  # stopped before anything changes the chunk (record, retry, fail)
+        outcome, error = _call_handler(kind, context)
     with transaction.atomic():
         chunk = lifecycle.lock_claimed(claimed)
         if chunk is None:
