@@ -61,15 +61,21 @@ def finished(job, *, sweeping=False):
     return check
 
 
+@pytest.mark.parametrize(
+    ("kind", "seconds"),
+    # A long non-atomic chunk (its heartbeat renews the claim); an atomic one (as a copy's chunk:
+    # it holds its chunk row, and on SQLite the write lock, so its chunks run one at a time).
+    [("test.beating", 8), ("test.beating_atomic", 3)],
+)
 def test_a_chunk_whose_pool_process_was_killed_runs_again_elsewhere_within_30_seconds(
-    bulk_to_ourselves, test_kinds, make_user, test_database_url, service_logs
+    kind, seconds, bulk_to_ourselves, test_kinds, make_user, test_database_url, service_logs
 ):
     # The engine's own claim lease, heartbeat and sweep interval (jobs/conf.py); no sweep by the test.
     worker = start_celery_worker(
         test_database_url, service_logs / "heartbeat-kill.log", queues="bulk", concurrency=2
     )
     try:
-        job = submit("test.beating", make_user(), range(1, 41), params={"chunk_size": 10, "sleep": 8})
+        job = submit(kind, make_user(), range(1, 41), params={"chunk_size": 10, "sleep": seconds})
 
         def a_run_one_second_in():
             runs = test_kinds.runs(job.pk)
@@ -86,7 +92,7 @@ def test_a_chunk_whose_pool_process_was_killed_runs_again_elsewhere_within_30_se
 
         rerun = wait_until(runs_elsewhere, RECOVERY_LIMIT + 15, "the killed chunk to run again", worker)
         recovery = rerun - killed_at
-        print(f"\nrecovery: chunk {index} ran again {recovery:.1f}s after its pool process was SIGKILLed")
+        print(f"\nrecovery ({kind}): chunk {index} ran again {recovery:.1f}s after its process was SIGKILLed")
         assert recovery < RECOVERY_LIMIT
 
         wait_until(finished(job), 60, "the job to finish", worker)

@@ -6,6 +6,7 @@ engine's transaction, so "processed exactly once" can be counted: no unique key 
 import os
 import signal
 import time
+from dataclasses import replace
 
 import redis
 from django.db import OperationalError, connection
@@ -156,6 +157,8 @@ SLOW_NON_ATOMIC = register(
 BEATING = register(
     JobKind(name="test.beating", label="Test beating", handler=beating_ids, chunk_size=10, atomic=False)
 )
+# The same in the engine's transaction (as rename, copy, trash run): the chunk row stays locked.
+BEATING_ATOMIC = register(replace(BEATING, name="test.beating_atomic", atomic=True))
 STAFF = register(JobKind(name="test.staff", label="Test staff", handler=record_ids, staff_only=True))
 # Waits in the database (never sent) until a test hands its chunks out itself (tests/support/chunks.py).
 PARKED = register(
