@@ -1,6 +1,6 @@
 """The jobs engine's settings, each with a default, so the app runs with none of them set.
 
-`from jobs.conf import settings` and read `settings.JOBS_LEASE_SECONDS`: a project's Django setting
+`from jobs.conf import settings` and read `settings.JOBS_CLAIM_LEASE_SECONDS`: a project's Django setting
 of that name wins, read at the moment it is used (so tests can override it); otherwise the
 default below. A default may be derived from other settings (a callable of this object).
 """
@@ -13,9 +13,15 @@ DEFAULTS = {
     # would think its message lost and hand it to another worker.
     "JOB_CHUNK_SOFT_TIME_LIMIT": 300,
     "JOB_CHUNK_TIME_LIMIT": lambda conf: conf.JOB_CHUNK_SOFT_TIME_LIMIT + 60,
-    # A running chunk's claim is trusted this long (past the hard time limit, so a live chunk is
-    # never taken over); a sent but unclaimed chunk this long. Then the sweep sends it again.
-    "JOBS_LEASE_SECONDS": lambda conf: conf.JOB_CHUNK_TIME_LIMIT + 30,
+    # A running chunk's claim is trusted JOBS_CLAIM_LEASE_SECONDS past its last renewal: the pool
+    # process running it renews it every JOBS_HEARTBEAT_SECONDS (jobs.heartbeat), so a long chunk
+    # keeps it and a dead worker's chunk is free again within one lease. Every worker sweeps every
+    # JOBS_SWEEP_SECONDS (0: never; beat's sweep still runs), so the chunk runs again within
+    # about lease + sweep interval of its worker's death.
+    "JOBS_HEARTBEAT_SECONDS": 5.0,
+    "JOBS_CLAIM_LEASE_SECONDS": lambda conf: 3 * float(conf.JOBS_HEARTBEAT_SECONDS),
+    "JOBS_SWEEP_SECONDS": 5.0,
+    # A sent but unclaimed chunk is trusted this long; then the sweep sends it again.
     "JOBS_QUEUED_LEASE_SECONDS": 600,
     # A chunk whose worker died (killed, out of memory, a crash in native code) this many times is
     # not delivered again: its items fail with WORKER_DIED and the job goes on.

@@ -52,19 +52,22 @@ def retry_backoff(retries):
     return cap_countdown(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
-def send_chunk(job, index, attempt, *, countdown=0.0, queue=None):
+def send_chunk(job, index, attempt, *, countdown=0.0, queue=None, urgent=False):
     """Send one chunk's task (generation `attempt`). Only after the rows it reads are committed.
 
+    `urgent` (a chunk whose worker died) runs one priority level above its job's other chunks, so
+    it does not wait behind their backlog (bulk stays below interactive: they are other queues).
     Raises when the broker cannot be reached; the caller keeps the chunk for the sweep then.
     """
     queue = queue or job.queue
     countdown = cap_countdown(countdown)
+    priority = job.priority if queue == job.queue else choose_priority(queue, job.total)
+    if urgent:
+        priority = min(priority + 1, 9)
     options = {
         # Queue and priority from the job's size and kind: interactive jobs ahead of bulk ones.
         "queue": queue,
-        "priority": broker_priority(
-            job.priority if queue == job.queue else choose_priority(queue, job.total)
-        ),
+        "priority": broker_priority(priority),
         # One id per chunk generation: a TaskResult per chunk task, revocable on cancel.
         "task_id": task_id_for(job.pk, index, attempt),
         # A readable name in worker logs and results instead of "jobs.tasks.run_chunk".

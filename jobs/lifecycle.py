@@ -9,6 +9,8 @@ Rules every function here keeps (jobs/README.md explains why they give exactly o
   bumped by every resend) and, for a running chunk, its claim (`deliveries`). A claim that lost its
   chunk, or a resend of a chunk that was taken meanwhile, changes nothing.
 - A claim never takes a live lease. Leases are written and compared with the database's clock.
+  A running claim's lease is short and renewed by its worker's heartbeat (jobs.heartbeat) for that
+  claim only; the sweep never waits for a locked chunk row (a live transaction holds it).
 - Every transaction that moves a chunk to a final state locks the job row before looking for chunks
   still live, so exactly one of them sees none left and finalises the job (a conditional UPDATE).
 - Messages are sent and events published only after the commit that makes them true; a broker that
@@ -16,6 +18,7 @@ Rules every function here keeps (jobs/README.md explains why they give exactly o
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -118,11 +121,11 @@ def _send_queued_chunks(job_id, countdown):
         _expire_leases(queued if index is None else queued.filter(index__gte=index))
 
 
-def _send_after_commit(job_id, index, attempt, *, countdown=0.0, queue=None):
+def _send_after_commit(job_id, index, attempt, *, countdown=0.0, queue=None, urgent=False):
     def send():
         job = Job.objects.get(pk=job_id)
         try:
-            dispatch.send_chunk(job, index, attempt, countdown=countdown, queue=queue)
+            dispatch.send_chunk(job, index, attempt, countdown=countdown, queue=queue, urgent=urgent)
         except Exception:
             logger.exception("jobs: could not send chunk %s of job %s; the sweep will", index, job_id)
             _expire_leases(JobChunk.objects.filter(job_id=job_id, index=index, attempt=attempt))
@@ -170,16 +173,28 @@ def claim(job_id, index):
             )
             record(chunk, ChunkOutcome(failures=[(item, WORKER_DIED) for item in chunk.ids]), WORKER_DIED)
             return None
+        lease_from = time.monotonic()  # the lease ends no sooner than a lease from now (see heartbeat)
         JobChunk.objects.filter(pk=chunk.pk).update(
             status=JobChunk.Status.RUNNING,
             deliveries=F("deliveries") + 1,
-            lease_until=db_now_plus(settings.JOBS_LEASE_SECONDS),
+            lease_until=db_now_plus(settings.JOBS_CLAIM_LEASE_SECONDS),
             started=Coalesce(F("started"), Now()),
         )
         if job.status == Job.Status.QUEUED:
             Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING, started=timezone.now())
         chunk.status, chunk.deliveries, chunk.job = JobChunk.Status.RUNNING, chunk.deliveries + 1, job
+        chunk.lease_from = lease_from
         return chunk
+
+
+def renew_claim(claimed):
+    """The heartbeat: extend this claim's lease from the database's now(); False if the claim no
+    longer holds the chunk (it was recorded, or taken after its lease ran out)."""
+    holder = {"status": JobChunk.Status.RUNNING, "attempt": claimed.attempt, "deliveries": claimed.deliveries}
+    renewed = JobChunk.objects.filter(pk=claimed.pk, **holder).update(
+        lease_until=db_now_plus(settings.JOBS_CLAIM_LEASE_SECONDS)
+    )
+    return bool(renewed)
 
 
 def context_of(chunk):
@@ -285,17 +300,22 @@ def stalled_chunks(limit):
 
 
 def _still_stalled(row):
-    """Compare-and-set condition: the chunk is as the sweep read it, and its lease is still over."""
-    return JobChunk.objects.filter(
+    """Compare-and-set, in the caller's transaction: the chunk is as the sweep read it and its lease
+    is still over. A row someone holds locked is skipped, not waited for: on PostgreSQL that is a
+    live transaction (a worker recording it, or running an atomic chunk longer than its lease,
+    which the lock guards); waiting would hold every other stalled chunk up behind it."""
+    stalled = _chunks_for_update(skip_locked=True).filter(
         pk=row["pk"], status=row["status"], attempt=row["attempt"], lease_until__lt=Now()
     )
+    return JobChunk.objects.filter(pk__in=list(stalled.values_list("pk", flat=True)))
 
 
 def resend(row, *, queue=None):
     """Send a stalled chunk again as a new generation, if it is still as read; True if sent.
 
     Each resend trusts the new message twice as long (up to 8x): when the queue's backlog is older
-    than the queued lease, resending every lease would only pile up duplicates behind it.
+    than the queued lease, resending every lease would only pile up duplicates behind it. A chunk
+    whose worker died (it was running) goes ahead of its job's queued chunks: it was started first.
     """
     patience = settings.JOBS_QUEUED_LEASE_SECONDS * min(8, 2 ** row["attempt"])
     with transaction.atomic():
@@ -303,7 +323,8 @@ def resend(row, *, queue=None):
             status=JobChunk.Status.QUEUED, attempt=F("attempt") + 1, lease_until=db_now_plus(patience)
         )
         if changed:
-            _send_after_commit(row["job_id"], row["index"], row["attempt"] + 1, queue=queue)
+            urgent = row["status"] == JobChunk.Status.RUNNING
+            _send_after_commit(row["job_id"], row["index"], row["attempt"] + 1, queue=queue, urgent=urgent)
     return bool(changed)
 
 

@@ -1,4 +1,6 @@
-"""Keeping jobs moving when messages are lost: the sweep run by beat and when a worker starts.
+"""Keeping jobs moving when messages are lost or workers die: the sweep, run by beat every minute,
+by every worker when it starts and, every JOBS_SWEEP_SECONDS, by a thread of every worker's main
+process (a dead worker's chunk runs again within about one claim lease plus that interval).
 
 A SIGKILLed worker's unacked Redis messages only come back after the visibility timeout (an
 hour), and a send that failed (broker down) left no message at all. Chunks of live jobs whose
@@ -8,10 +10,12 @@ PostgreSQL; SQLite serialises writers, and the compare-and-set makes a second sw
 """
 
 import logging
+import random
+import threading
 import zlib
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, connections
 
 from jobs import lifecycle
 from jobs.conf import settings
@@ -65,3 +69,31 @@ def sweep():
         if not held:
             return {"skipped": "another sweep is running"}
         return {"dispatched": dispatch_due_jobs(), "resent": recover_stalled_chunks()}
+
+
+class PeriodicSweep:
+    """A daemon thread that sweeps every `interval` seconds (±20 %, so workers started together
+    spread out) until stopped. Cheap: an indexed read of expired leases, and on PostgreSQL only one
+    sweep at a time (the others skip). Its connection is closed after each sweep, so a pool process
+    forked meanwhile inherits none in use."""
+
+    def __init__(self, interval):
+        self.interval = float(interval)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="jobs-sweep", daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopped.set()
+
+    def _run(self):
+        while not self.stopped.wait(self.interval * random.uniform(0.8, 1.2)):
+            try:
+                sweep()
+            except Exception:  # a database that does not answer: try again next time
+                logger.exception("jobs: periodic sweep failed")
+            finally:
+                connections.close_all()

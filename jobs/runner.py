@@ -12,6 +12,7 @@ from django.db import OperationalError, transaction
 from jobs import lifecycle
 from jobs.conf import settings
 from jobs.dispatch import retry_backoff
+from jobs.heartbeat import Heartbeat
 from jobs.registry import ChunkOutcome, PermanentError, TransientError, get_kind
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,10 @@ def run_chunk(job_id, index, attempt):
 
 
 def _execute(kind, claimed):
-    """The handler and the record; None if the claim was lost meanwhile (nothing recorded)."""
+    """The handler and the record; None if the claim was lost meanwhile (nothing recorded).
+
+    While the chunk row is locked, the lock guards the claim; while a non-atomic handler runs
+    without it, the heartbeat does (see jobs.heartbeat)."""
     context = lifecycle.context_of(claimed)
     if kind.atomic:
         # Effect and "chunk done" commit together: a crash before commit leaves both undone.
@@ -59,7 +63,8 @@ def _execute(kind, claimed):
             outcome, error = _call_handler(kind, context)
             return lifecycle.record(chunk, outcome, error)
     # Long work outside any transaction (no write lock held); the handler is idempotent.
-    outcome, error = _call_handler(kind, context)
+    with Heartbeat(claimed):  # stopped before anything changes the chunk (record, retry, fail)
+        outcome, error = _call_handler(kind, context)
     with transaction.atomic():
         chunk = lifecycle.lock_claimed(claimed)
         if chunk is None:

@@ -2,25 +2,44 @@
 
 import logging
 
-from celery.signals import task_failure, task_prerun, task_revoked, worker_ready
+from celery.signals import task_failure, task_prerun, task_revoked, worker_init, worker_ready, worker_shutdown
 from django.contrib.auth.signals import user_logged_out
 from django.db import connections
 from django.dispatch import receiver
 
-from jobs import lifecycle, progress, recovery
+from jobs import heartbeat, lifecycle, progress, recovery
+from jobs.conf import settings
 from jobs.dispatch import BULK, RUN_CHUNK
 from jobs.models import JobChunk
 
 logger = logging.getLogger(__name__)
+_periodic_sweep = {}
+
+
+@worker_init.connect
+def mark_worker_process(sender=None, **kwargs):
+    """In a worker (and the pool processes it forks), a heartbeat that lost its claim may stop
+    the process running the chunk."""
+    heartbeat.IN_WORKER["value"] = True
 
 
 @worker_ready.connect
 def recover_on_worker_start(sender=None, **kwargs):
-    """A worker that starts (after a crash, a deploy) first resends chunks whose lease expired."""
+    """A worker that starts (after a crash, a deploy) first resends chunks whose lease expired,
+    then sweeps every JOBS_SWEEP_SECONDS: a dead worker's chunk does not wait for beat's minute."""
     try:
         logger.info("jobs: startup sweep %s", recovery.sweep())
     finally:
         connections.close_all()  # the main process must not share connections with pool children
+    if float(settings.JOBS_SWEEP_SECONDS) > 0:
+        _periodic_sweep["sweep"] = recovery.PeriodicSweep(settings.JOBS_SWEEP_SECONDS).start()
+
+
+@worker_shutdown.connect
+def stop_sweeping(sender=None, **kwargs):
+    periodic = _periodic_sweep.pop("sweep", None)
+    if periodic is not None:
+        periodic.stop()
 
 
 def _chunk_of(sender, args):

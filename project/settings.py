@@ -281,7 +281,9 @@ LOGGING = {
 # Every JOBS_* setting has its default in jobs/conf.py; only those given in the environment are set.
 for _name, _parse in {
     "JOB_CHUNK_SOFT_TIME_LIMIT": int,
-    "JOBS_LEASE_SECONDS": float,
+    "JOBS_HEARTBEAT_SECONDS": float,
+    "JOBS_CLAIM_LEASE_SECONDS": float,
+    "JOBS_SWEEP_SECONDS": float,
     "JOBS_QUEUED_LEASE_SECONDS": float,
     "JOBS_MAX_RETRIES": int,
     "JOBS_RETRY_BACKOFF_BASE": float,

@@ -76,9 +76,10 @@ def celery_worker(test_database_url, service_logs):
 
     app.control.purge()  # a shared broker (RabbitMQ) may hold messages of an earlier run
     # Short retry back-off keeps the transient-error tests fast; the logic is the production one.
+    # It never sweeps on its own: the race tests sweep themselves, at the moment they choose.
     proc = start_celery_worker(
         test_database_url, service_logs / "worker.log",
-        env={"JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4"},
+        env={"JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4", "JOBS_SWEEP_SECONDS": "0"},
     )  # fmt: skip
     yield proc
     stop_process(proc)
@@ -139,7 +140,7 @@ def s3_celery_worker(seaweedfs, test_database_url, service_logs):
         # reads again a few seconds after it answers); the product's defaults ride out a minute.
         env={
             **seaweedfs.env, "AWS_MAX_ATTEMPTS": "2", "JOBS_MAX_RETRIES": "10",
-            "JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4",
+            "JOBS_RETRY_BACKOFF_BASE": "0.4", "JOBS_RETRY_BACKOFF_MAX": "4", "JOBS_SWEEP_SECONDS": "0",
         },
     )  # fmt: skip
     _set_consuming([proc.worker_name], False)

@@ -19,7 +19,7 @@ from bench.rig.rig import ROLE
 from bench.rig.scenarios import host_of, job_seconds, wait_jobs
 
 # A chunk's hard limit 20 + 60 s, trusted for 100 s; the sweep (every 60 s from beat) resends after.
-DRILL_ENV = {"JOB_CHUNK_SOFT_TIME_LIMIT": 20, "JOBS_LEASE_SECONDS": 100, "JOBS_QUEUED_LEASE_SECONDS": 60}
+DRILL_ENV = {"JOB_CHUNK_SOFT_TIME_LIMIT": 20, "JOBS_QUEUED_LEASE_SECONDS": 60}
 OUTAGE_SECONDS = 20
 CUT_TRIES = 5  # a chunk (20 images) lasts seconds: the one seen running may commit before the cut
 

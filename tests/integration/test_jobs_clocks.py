@@ -28,7 +28,11 @@ def test_a_worker_whose_clock_is_behind_keeps_its_chunk(
 ):
     # Five minutes behind, with claims trusted for one minute: a lease written on this worker's
     # clock would be over before it was written, as far as the sweeper's clock goes.
-    late = {"LD_PRELOAD": FAKETIME[0], "FAKETIME": "-5m", "JOBS_LEASE_SECONDS": "60"}
+    # Its heartbeat renews the claim every second, also on the database's clock.
+    late = {
+        "LD_PRELOAD": FAKETIME[0], "FAKETIME": "-5m",
+        "JOBS_CLAIM_LEASE_SECONDS": "60", "JOBS_HEARTBEAT_SECONDS": "1",
+    }  # fmt: skip
     worker = start_celery_worker(test_database_url, service_logs / "late-clock.log", queues="bulk", env=late)
     try:
         job = submit("test.non_atomic", make_user(), range(1, 11), params={"sleep": 4})

@@ -7,6 +7,8 @@ collide into one folder (every chunk allocates names there at once). Pool proces
 chunk are SIGKILLed now and then. Then every file is renamed exactly once, there are exactly
 10,000 copies with unique names, the counts add up, and no chunk committed twice or started again
 after it was done (tests/support/library_kinds.py logs every start and every committed execution).
+The figures give how long each killed chunk took to run again in another process (`recovery_s`:
+its claim's lease, renewed by a heartbeat while its worker lives, then a sweep).
 
 Runs once with Redis as the broker (a redis-server of its own) and once with RabbitMQ (skipped
 when none answers on 127.0.0.1:5672). The figures are printed and written next to the logs.
@@ -58,7 +60,8 @@ STORM_ENV = {
     "JOBS_EXTRA_KIND_MODULES": "tests.support.recording_kinds,tests.support.library_kinds",
     # Leases of seconds: queued chunks wait in the broker longer than that, so the sweeps resend
     # them while workers take them, and a killed worker's chunk is taken over quickly.
-    "JOBS_LEASE_SECONDS": "3",
+    "JOBS_CLAIM_LEASE_SECONDS": "3",
+    "JOBS_HEARTBEAT_SECONDS": "1",
     "JOBS_QUEUED_LEASE_SECONDS": "2",
     "JOBS_MAX_DELIVERIES": "1000",  # random kills must not look like a poison chunk
 }
@@ -129,7 +132,8 @@ def library(owner):
 
 def kill_running_chunks(jobs, workers, deadline):
     """SIGKILL the pool process running a chunk that is not done yet, KILLS times; after each kill,
-    wait until some chunk finishes (the storm goes on) before the next."""
+    wait until some chunk finishes (the storm goes on) before the next. Returns the kills as
+    (job, chunk index, pid, unix time)."""
     worker_pids = {worker.pid for worker in workers}
     kills = []
     while len(kills) < KILLS and time.monotonic() < deadline:
@@ -147,20 +151,34 @@ def kill_running_chunks(jobs, workers, deadline):
             running = set(JobChunk.objects.filter(job=job, status="running").values_list("index", flat=True))
             pool = {child for main in worker_pids for child in children_of(main)}
             started = library_kinds.started_executions(job.pk)[-20:]
-            candidates = {pid for index, _attempt, pid, _at in started if index in running and pid in pool}
+            candidates = {
+                (pid, index) for index, _attempt, pid, _at in started if index in running and pid in pool
+            }
             return random.choice(sorted(candidates)) if candidates else None
 
-        pid = wait_until(victim, max(1, deadline - time.monotonic()), "a pool process running a chunk")
-        if pid == "finished":
+        chosen = wait_until(victim, max(1, deadline - time.monotonic()), "a pool process running a chunk")
+        if chosen == "finished":
             continue
+        pid, index = chosen
         os.kill(pid, signal.SIGKILL)
-        kills.append(target.kind)
+        kills.append((target, index, pid, time.time()))
         wait_until(
             lambda before=done_before: JobChunk.objects.filter(job__in=jobs, status="done").count() > before,
             max(1, deadline - time.monotonic()),
             "the storm to go on after a kill",
         )
     return kills
+
+
+def recovery_seconds(kills):
+    """Per kill: seconds until its chunk started again in another process, or None if the chunk
+    was recorded before the kill landed (nothing to run again)."""
+    seconds = []
+    for job, index, pid, killed_at in kills:
+        starts = library_kinds.started_executions(job.pk)
+        again = [at for i, _attempt, p, at in starts if i == index and p != pid and at > killed_at]
+        seconds.append(min(again) - killed_at if again else None)
+    return seconds
 
 
 def test_storm_exactly_once_with_kills_and_concurrent_sweeps(
@@ -217,6 +235,7 @@ def test_storm_exactly_once_with_kills_and_concurrent_sweeps(
             stop_process(proc)
 
     assert kills, "the storm killed no pool process"
+    recoveries = recovery_seconds(kills)
     rename, copy = (Job.objects.get(pk=job.pk) for job in jobs)
     for job in (rename, copy):
         assert (job.status, job.done, job.failed, job.total) == ("succeeded", FILES, 0, FILES), job
@@ -235,7 +254,18 @@ def test_storm_exactly_once_with_kills_and_concurrent_sweeps(
     }
     assert set(copies.values_list("name", flat=True)) == expected
 
-    figures = {"broker": broker, "duration_s": round(duration, 1), "kills": dict(Counter(kills))}
+    figures = {
+        "broker": broker,
+        "duration_s": round(duration, 1),
+        "kills": dict(Counter(k[0].kind for k in kills)),
+    }
+    # Kill -> the chunk started again in another process (None: it had committed before the kill).
+    measured = sorted(r for r in recoveries if r is not None)
+    figures["recovery_s"] = {
+        "each": [None if r is None else round(r, 1) for r in recoveries],
+        "median": round(measured[len(measured) // 2], 1) if measured else None,
+        "max": round(measured[-1], 1) if measured else None,
+    }
     for label, job in (("rename", rename), ("copy", copy)):
         chunks = {c.index: c for c in JobChunk.objects.filter(job=job)}
         committed = library_kinds.committed_executions(job.pk)

@@ -9,7 +9,11 @@ from jobs.services import submit
 from jobs.tasks import run_chunk
 
 # Short leases so a dead worker's chunks are re-sent within seconds (set on dedicated workers only).
-SHORT_LEASES = {"JOBS_LEASE_SECONDS": "1.5", "JOBS_QUEUED_LEASE_SECONDS": "1.5"}
+SHORT_LEASES = {
+    "JOBS_CLAIM_LEASE_SECONDS": "1.5",
+    "JOBS_HEARTBEAT_SECONDS": "0.5",
+    "JOBS_QUEUED_LEASE_SECONDS": "1.5",
+}
 
 
 def leases_expired(job):

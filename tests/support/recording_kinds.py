@@ -6,6 +6,7 @@ engine's transaction, so "processed exactly once" can be counted: no unique key 
 import os
 import signal
 import time
+from dataclasses import replace
 
 import redis
 from django.db import OperationalError, connection
@@ -110,6 +111,33 @@ def record_ids_outside_transaction(ctx):
     return ChunkOutcome(done=len(ctx.ids))
 
 
+def beating_ids(ctx):
+    """A long non-atomic chunk (params: sleep) that logs each run in Redis (kept if its process
+    dies): its start, and every tenth of a second that it still runs. Its effect commits with the
+    chunk's record (ChunkOutcome.commit), so a second run that committed would show."""
+    client, run = _redis(), f"{ctx.chunk_index} {os.getpid()} {time.time():.6f}"
+    client.rpush(f"test-runs:{ctx.job_id}", run)
+    until = time.monotonic() + float(ctx.params.get("sleep", 0))
+    while True:
+        client.hset(f"test-run-ticks:{ctx.job_id}", run, f"{time.time():.6f}")
+        if time.monotonic() >= until:
+            break
+        time.sleep(0.1)
+    return ChunkOutcome(done=len(ctx.ids), commit=lambda: _record(ctx, ctx.ids))
+
+
+def runs(job_id):
+    """Every run of a test.beating chunk: [(chunk index, pid, started, last seen running)] (unix
+    times), in the order they started."""
+    client = _redis()
+    ticks = {run.decode(): float(at) for run, at in client.hgetall(f"test-run-ticks:{job_id}").items()}
+    logged = [run.decode() for run in client.lrange(f"test-runs:{job_id}", 0, -1)]
+    return [
+        (int(i), int(pid), float(at), ticks.get(f"{i} {pid} {at}", float(at)))
+        for i, pid, at in map(str.split, logged)
+    ]
+
+
 RECORD = register(JobKind(name="test.record", label="Test <record>", handler=record_ids, chunk_size=10))
 RECORD_AUTO = register(
     JobKind(name="test.record_auto", label="Test record (auto)", handler=record_ids, queue="auto",
@@ -126,6 +154,11 @@ SLOW_NON_ATOMIC = register(
     JobKind(name="test.non_atomic", label="Test non-atomic", handler=record_ids_outside_transaction,
             chunk_size=10, atomic=False)
 )  # fmt: skip
+BEATING = register(
+    JobKind(name="test.beating", label="Test beating", handler=beating_ids, chunk_size=10, atomic=False)
+)
+# The same in the engine's transaction (as rename, copy, trash run): the chunk row stays locked.
+BEATING_ATOMIC = register(replace(BEATING, name="test.beating_atomic", atomic=True))
 STAFF = register(JobKind(name="test.staff", label="Test staff", handler=record_ids, staff_only=True))
 # Waits in the database (never sent) until a test hands its chunks out itself (tests/support/chunks.py).
 PARKED = register(

@@ -36,7 +36,7 @@ def test_countdowns_stay_far_below_the_visibility_timeout(settings):
     assert jobs_settings.JOBS_MAX_COUNTDOWN * 10 < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
     assert (
         jobs_settings.JOB_CHUNK_SOFT_TIME_LIMIT
-        < jobs_settings.JOBS_LEASE_SECONDS
+        < jobs_settings.JOB_CHUNK_TIME_LIMIT
         < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
     )
 
