@@ -20,7 +20,7 @@ def sweep_orphans():
 
 
 @shared_task(
-    name="media_library.tasks.assemble_archive",
+    name=expiry.ASSEMBLE_TASK,
     # Storage I/O and a locked database are worth retrying; the claim was given back first.
     autoretry_for=(OSError, OperationalError),
     max_retries=assembly.MAX_ATTEMPTS,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One role of a deployment over several hosts, per call (README, "Several hosts"):
+# One role of a deployment over several hosts, per call (docs/deployment.md, "Several hosts"):
 #
 #   scripts/role.sh migrate   once per deploy, from one host, before the other roles start
 #   scripts/role.sh web       the web server (daphne with body limits: project.web_server) on

@@ -7,7 +7,7 @@ API token on the account page, upload through the API, run a trash job to `succe
 malformed multipart body (4xx) and an anonymous 10 GB body (refused before it is read), and
 finally press Ctrl-C (SIGINT to the foreground process group) and check no process is left.
 
-Then the same clone again with its bytes in S3, as README's "Several hosts" says a user runs it:
+Then the same clone again with its bytes in S3, as docs/deployment.md's "Several hosts" says a user runs it:
 a SeaweedFS server (`weed mini` from the clone's own .venv), `MEDIA_STORAGE=s3` and the `AWS_*`
 variables on `make run`; upload through the API, the thumbnails job succeeds, the original and
 its thumbnail come back as redirects to presigned S3 URLs, the bucket holds them and

@@ -18,11 +18,12 @@ from media_library.actions import (  # noqa: F401 -- each module registers its a
     trash,
 )
 from media_library.actions.registry import actions_taking, actions_with_scope, all_actions, get_action
-from media_library.actions.selection import Scope, SelectionError, SelectionNotFound, Takes
+from media_library.actions.selection import Scope, Selection, SelectionError, SelectionNotFound, Takes
 from media_library.actions.submit import submit_action
 
 __all__ = [
     "Scope",
+    "Selection",
     "SelectionError",
     "SelectionNotFound",
     "Takes",

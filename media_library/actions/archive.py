@@ -37,6 +37,6 @@ class ArchiveAction(BulkAction):
     result_link = staticmethod(archive_kind.archive_link)
     byte_progress = staticmethod(archive_kind.archive_bytes)
 
-    def submit_job(self, owner, files, request, params):
+    def submit_job(self, owner, selection, files, params):
         """Plan every entry's path and the chunks (bounded in files and bytes), then one job."""
-        return submit_archive(self, owner, files, request, params)
+        return submit_archive(self, owner, selection, files, params)

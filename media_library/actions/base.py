@@ -73,14 +73,14 @@ class BulkAction:
         """Extra context for `params_template` (e.g. the folders to choose from)."""
         return {}
 
-    def submit(self, owner, files, request):
-        """The action's job over `files` (the resolved ids, in order): its parameters from `request`
-        checked by clean_params, then submit_job."""
-        return self.submit_job(owner, files, request, self.clean_params(owner.pk, request, files))
+    def submit(self, owner, selection, files, data):
+        """The action's job over `files` (the selection's ids, in order): its parameters from the
+        posted fields `data` checked by clean_params, then submit_job."""
+        return self.submit_job(owner, selection, files, self.clean_params(owner.pk, data, files))
 
-    def submit_job(self, owner, files, request, params):
+    def submit_job(self, owner, selection, files, params):
         """The one job over `files`; their ids stream into its chunk rows. An action that plans its
-        own chunks overrides this."""
+        own chunks from its `selection` overrides this."""
         return jobs.submit(self.kind, owner, files.iterator(chunk_size=ID_BATCH), params=params)
 
     def job_kind(self):

@@ -1,7 +1,8 @@
 """Which files a bulk action takes: the one server-side answer for the pages and the API.
 
-A selection is resolved on the server, never trusted from the client. A request names it with
-`scope`:
+A selection is resolved on the server, never trusted from the client, once: the posted fields
+(the action bar's form or the API's body) become a Selection value, which the submit, the action
+and the archive planner share. The fields name it with `scope`:
 
 - "ids": the files ticked one by one, `file_ids` (a JSON list, or "1,2,3" from the pages' single
   form field). Ids of other owners and files in the wrong state for the action drop out silently
@@ -21,11 +22,14 @@ Actions that take the whole trash (empty trash) ignore all of this. The files co
 order the listing shows them for `sort`, so a rename's {n} numbers what the user sees.
 """
 
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from django.db.models import QuerySet
 
 from media_library.folders import MAX_ID, FolderNotFound, owned_folder
 from media_library.listing import SORTS, files_in_scope, files_in_tree
-from media_library.models import MediaFile
+from media_library.models import Folder, MediaFile
 from media_library.sql import IdList
 
 # The pages send ticked ids in one comma-separated field; beyond this many, "Select all in this
@@ -103,50 +107,81 @@ def _too_many(limit):
     )
 
 
-def requested_folder(owner_id, request):
-    """The request's `folder_id` as the owner's Folder (None: the root); SelectionNotFound else."""
+def _owned_folder(owner_id, folder_id):
+    """The owner's Folder `folder_id` names (None: the root); SelectionNotFound for anything else."""
     try:
-        return owned_folder(owner_id, request.get("folder_id"))
+        return owned_folder(owner_id, folder_id)
     except FolderNotFound:
         raise SelectionNotFound("Folder not found.") from None
 
 
-def resolve(owner_id, action, request, *, max_ticked=None):
-    """The ids (a lazy values_list queryset) of the owner's files `action` takes for `request`
-    (a mapping with scope, file_ids, folder_id, q and sort), in listing order.
+@dataclass(frozen=True)
+class Selection:
+    """The files a request names, as a value: checked, with its folder resolved, once.
 
-    SelectionError when the request names no files; SelectionNotFound for a folder that is not
-    the owner's. `max_ticked` caps the ids ticked one by one (the pages).
+    Built by `Selection.build` from the posted fields (the action bar's form or the API's JSON
+    body). `files` is the lazy, ordered queryset of their ids; Download as ZIP names its archive
+    after `folder` without asking the database again.
     """
-    takes = action.takes
-    scope = request.get("scope")
-    if takes != Takes.WHOLE_TRASH and scope in SCOPE_WORDS and scope not in action.scopes:
-        raise SelectionError(f"{action.label} does not take {SCOPE_WORDS[scope]}.")
-    if takes == Takes.WHOLE_TRASH:
-        files = files_in_scope(owner_id, trashed=True)
-    elif scope == Scope.IDS:
-        ids = parse_ids(request.get("file_ids"), max_ticked)
-        if not ids:
-            raise SelectionError("No files selected.")
-        state = MediaFile.objects.live() if takes == Takes.LIVE else MediaFile.objects.trashed()
-        files = state.filter(IdList(ids), owner_id=owner_id)
-    elif scope == Scope.FOLDER:
-        folder = requested_folder(owner_id, request)
-        if takes == Takes.LIVE:
-            files = files_in_scope(owner_id, folder.pk if folder else None, q=request.get("q", ""))
+
+    owner_id: int
+    takes: Takes
+    scope: Scope | None  # None: the whole trash (Takes.WHOLE_TRASH), whatever was posted
+    files: QuerySet = field(compare=False, repr=False)  # the ids, in listing order (lazy)
+    file_ids: tuple[int, ...] = ()  # Scope.IDS: sorted, distinct
+    folder: Folder | None = None  # Scope.FOLDER / Scope.TREE: the owner's folder, None for the root
+    q: str = ""
+    sort: str = "name"
+
+    @classmethod
+    def build(cls, owner_id, action, data, *, max_ticked=None):
+        """The selection `data` (a mapping with scope, file_ids, folder_id, q and sort) names for
+        `action`. SelectionError when it names no files; SelectionNotFound for a folder that is
+        not the owner's. `max_ticked` caps the ids ticked one by one (the pages)."""
+        takes, sort = action.takes, data.get("sort") or "name"
+        scope, q, ids, folder = data.get("scope"), data.get("q", ""), (), None
+        if takes == Takes.WHOLE_TRASH:
+            scope, q = None, ""
+            files = files_in_scope(owner_id, trashed=True)
+        elif scope in SCOPE_WORDS and scope not in action.scopes:
+            raise SelectionError(f"{action.label} does not take {SCOPE_WORDS[scope]}.")
+        elif scope == Scope.IDS:
+            ids = tuple(parse_ids(data.get("file_ids"), max_ticked))
+            if not ids:
+                raise SelectionError("No files selected.")
+            state = MediaFile.objects.live() if takes == Takes.LIVE else MediaFile.objects.trashed()
+            files = state.filter(IdList(ids), owner_id=owner_id)
+        elif scope == Scope.FOLDER:
+            folder = _owned_folder(owner_id, data.get("folder_id"))
+            if takes == Takes.LIVE:
+                files = files_in_scope(owner_id, folder.pk if folder else None, q=q)
+            else:
+                files = files_in_scope(owner_id, q=q, trashed=True)
+                if folder is not None:
+                    files = files.filter(trashed_from_id=folder.pk)
+        elif scope == Scope.TREE:
+            folder = _owned_folder(owner_id, data.get("folder_id"))
+            files = files_in_tree(owner_id, folder, q=q)
         else:
-            files = files_in_scope(owner_id, q=request.get("q", ""), trashed=True)
-            if folder is not None:
-                files = files.filter(trashed_from_id=folder.pk)
-    elif scope == Scope.TREE:
-        files = files_in_tree(owner_id, requested_folder(owner_id, request), q=request.get("q", ""))
-    else:
-        raise SelectionError("No files selected.")
-    field_name, descending = SORTS.get(request.get("sort") or "name", SORTS["name"])
+            raise SelectionError("No files selected.")
+        scope = Scope(scope) if scope else None
+        files = _ordered(files, takes, sort)
+        return cls(owner_id, takes, scope, files, file_ids=ids, folder=folder, q=q, sort=sort)
+
+
+def _ordered(files, takes, sort):
+    """The ids of `files` in the listing's order for `sort` (by name when it makes no sense)."""
+    field_name, descending = SORTS.get(sort, SORTS["name"])
     if field_name == "trashed_at" and takes == Takes.LIVE:
         field_name = "name"
     prefix = "-" if descending else ""
     return files.order_by(f"{prefix}{field_name}", f"{prefix}id").values_list("id", flat=True)
+
+
+def resolve(owner_id, action, data, *, max_ticked=None):
+    """The ids of the owner's files `action` takes for the posted fields `data`, in listing order
+    (the files of Selection.build)."""
+    return Selection.build(owner_id, action, data, max_ticked=max_ticked).files
 
 
 def nothing_to_do(action):

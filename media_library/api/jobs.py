@@ -74,20 +74,21 @@ class Error(Schema):
     error: str
 
 
-def selection_request(payload):
-    """The payload as the request submit_action reads: only the fields the caller sent."""
+def submitted_fields(payload):
+    """The payload as the fields submit_action reads (it builds the Selection): only the fields
+    the caller sent."""
     if payload.file_ids is not None and payload.folder_id is not None:
         raise SelectionError("Give either file_ids or folder_id, not both.")
     if payload.file_ids is not None and payload.subfolders:
         raise SelectionError("subfolders goes with folder_id, not with file_ids.")
-    request = payload.model_dump(exclude_unset=True)
+    fields = payload.model_dump(exclude_unset=True)
     if payload.file_ids is not None:
-        request["scope"] = Scope.IDS
+        fields["scope"] = Scope.IDS
     elif payload.subfolders:
-        request["scope"] = Scope.TREE
+        fields["scope"] = Scope.TREE
     elif payload.folder_id is not None:
-        request["scope"] = Scope.FOLDER
-    return request
+        fields["scope"] = Scope.FOLDER
+    return fields
 
 
 @router.post(
@@ -99,7 +100,7 @@ def selection_request(payload):
 )
 def submit_job(request, payload: JobRequest):
     try:
-        job, count = submit_action(request.auth, payload.action, selection_request(payload))
+        job, count = submit_action(request.auth, payload.action, submitted_fields(payload))
     except SelectionNotFound:
         # Someone else's folder reads exactly like one with nothing eligible.
         return Status(400, {"error": NOTHING_ELIGIBLE})

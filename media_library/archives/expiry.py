@@ -16,6 +16,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from celery import current_app
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -28,12 +29,16 @@ from media_library.models import Archive, ArchivePart
 
 logger = logging.getLogger(__name__)
 
+# The tasks media_library.tasks registers under these names; this module sends them by name, so it
+# never imports the tasks module (which imports it).
 EXPIRE_TASK = "media_library.tasks.expire_archives"
+ASSEMBLE_TASK = "media_library.tasks.assemble_archive"
 EXPIRE_SCHEDULE_NAME = "Expire ZIP downloads"
 BATCH = 500
 # The assembly message is sent when the last chunk commits: give it this long before another.
 RESEND_AFTER = timedelta(minutes=2)
-LIVE = (Archive.Status.BUILDING, Archive.Status.ASSEMBLING, Archive.Status.READY)
+# An archive in one of these states owns the files under its job's directory; any other is a leftover.
+OWNS_FILES = (Archive.Status.BUILDING, Archive.Status.ASSEMBLING, Archive.Status.READY)
 
 
 def expire_archives():
@@ -65,26 +70,24 @@ def stalled_archives(now=None):
 
 
 def resend_stalled(now=None):
-    from media_library.tasks import assemble_archive
-
     ids = list(stalled_archives(now).order_by("id").values_list("id", flat=True)[:BATCH])
     for archive_id in ids:
-        assemble_archive.delay(archive_id)
+        current_app.send_task(ASSEMBLE_TASK, args=[archive_id])
     if ids:
         logger.warning("archives: resent the assembly of %s archive(s)", len(ids))
     return len(ids)
 
 
 def remove_leftovers():
-    """Delete archive directories that no live archive owns; returns how many went."""
+    """Delete archive directories that no archive owns (see OWNS_FILES); returns how many went."""
     job_ids = storage.archive_job_ids()
     removed = 0
     for start in range(0, len(job_ids), BATCH):
         batch = job_ids[start : start + BATCH]
-        owned = Archive.objects.filter(job_id__in=_uuids(batch), status__in=LIVE)
-        live = {str(job_id) for job_id in owned.values_list("job_id", flat=True)}
+        owners = Archive.objects.filter(job_id__in=_uuids(batch), status__in=OWNS_FILES)
+        owned = {str(job_id) for job_id in owners.values_list("job_id", flat=True)}
         for job_id in batch:
-            if job_id not in live:
+            if job_id not in owned:
                 storage.delete_archive_files(job_id)
                 removed += 1
     return removed

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import jobs
-from media_library.actions.selection import Scope, requested_folder
+from media_library.actions.selection import Scope
 from media_library.models import Archive, ArchivePart, Folder
 from media_library.naming import CaseInsensitiveNames, safe_display_name
 
@@ -113,10 +113,10 @@ def tree_entries(owner_id, folder, files, root):
         yield file_id, paths[folder_id] + names.claim(safe_display_name(name)), size
 
 
-def submit_archive(action, owner, files, request, params):
-    """Plan the archive of `files` (the resolved selection) and submit its job, in one transaction."""
-    scope = request.get("scope")
-    folder = requested_folder(owner.pk, request) if scope in (Scope.FOLDER, Scope.TREE) else None
+def submit_archive(action, owner, selection, files, params):
+    """Plan the archive of `files` (the ids of `selection`, a Selection) and submit its job, in
+    one transaction."""
+    scope, folder = selection.scope, selection.folder
     base = folder.name if folder else (SELECTION if scope == Scope.IDS else LIBRARY)
     root = CaseInsensitiveNames()
     with transaction.atomic():

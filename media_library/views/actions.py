@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from jobs.progress import render_card
 from media_library.actions import Scope, SelectionError, SelectionNotFound, get_action, submit_action
-from media_library.actions.selection import MAX_TICKED_IDS, nothing_to_do, resolve
+from media_library.actions.selection import MAX_TICKED_IDS, Selection, nothing_to_do
 from media_library.listing import normalise_query
 
 
@@ -50,11 +50,11 @@ def posted_scope(data):
     return scope if scope in (Scope.FOLDER, Scope.TREE) else Scope.IDS
 
 
-def selection_request(post):
-    """The action bar's POST as the request submit_action reads."""
-    request = post.dict()
-    request["scope"] = posted_scope(post)
-    return request
+def posted_fields(post):
+    """The action bar's POST as the fields submit_action reads (it builds the Selection)."""
+    fields = post.dict()
+    fields["scope"] = posted_scope(post)
+    return fields
 
 
 def render_job_card(job):
@@ -64,7 +64,7 @@ def render_job_card(job):
 
 def confirm_context(request, form, *, error="", params=None):
     action = get_action(form.action)
-    files = resolve(request.user.pk, action, asdict(form), max_ticked=MAX_TICKED_IDS)
+    files = Selection.build(request.user.pk, action, asdict(form), max_ticked=MAX_TICKED_IDS).files
     count = files.count()
     return {
         "action": action,
@@ -108,7 +108,7 @@ def submit_action_view(request):
         job, _count = submit_action(
             request.user,
             request.POST.get("action"),
-            selection_request(request.POST),
+            posted_fields(request.POST),
             max_ticked=MAX_TICKED_IDS,
         )
     except SelectionNotFound:

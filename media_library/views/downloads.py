@@ -18,14 +18,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja.errors import AuthenticationError
 
+from media_library import imaging
 from media_library.api.auth import user_from_bearer
 from media_library.imaging import RENDITION_SIZES
 from media_library.models import Archive, MediaFile
 from media_library.storage import archive_redirect_url, blob_name, open_blob_bytes, presigned_url
 from media_library.thumbnails import presigned_redirect, thumbnail_response
 from media_library.views.ranges import stored_object_response
-
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
 def ascii_fallback(name):
@@ -80,7 +79,7 @@ def _blob_response(media_file, disposition):
     """Object storage: a 302 to a presigned URL carrying the type and the safe name, so the bytes
     go from the bucket to the client (no request to the bucket here). Local disk: streamed."""
     blob = media_file.blob
-    content_type = CONTENT_TYPES.get(blob.format, "application/octet-stream")
+    content_type = imaging.content_type(blob.format)
     header = content_disposition(disposition, media_file.name)
     url = presigned_url(blob_name(blob.sha256), content_type=content_type, disposition=header)
     if url:

@@ -131,7 +131,7 @@ def _assert_swept(report, files, gone, orphan_shas):
 def test_orphan_sweep_lists_flat_and_merge_joins_by_sha256(s3_storage, make_user, monkeypatch):
     files, gone, orphan_shas = _seed_for_sweep(make_user())
     # Small pages on both sides, so the merge join crosses page boundaries (the real sizes: 1,000).
-    monkeypatch.setattr(storage, "LIST_PAGE", 2)
+    monkeypatch.setattr(storage.objects, "LIST_PAGE", 2)  # where list_stored reads it
     monkeypatch.setattr(orphans, "BATCH", 2)
     young = orphans.sweep()  # everything was just written: within the grace period
     assert young["removed"] == 0 and young["kept_in_grace"] == 4
