@@ -1,6 +1,6 @@
 """Mediaflow settings: every knob comes from the environment, with a local default.
 
-The README's configuration table lists each variable.
+docs/configuration.md lists each variable.
 """
 
 import os
