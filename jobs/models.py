@@ -86,6 +86,11 @@ class Job(models.Model):
         return self.status in self.ACTIVE
 
     @property
+    def is_making_result(self):
+        """Every item counted but the job still running: its kind is making its result (make_result)."""
+        return self.status == self.Status.RUNNING and self.total > 0 and self.processed >= self.total
+
+    @property
     def is_finished(self):
         """Final: the card says so (`data-finished`), and pages read it there, not a status list."""
         return self.status in self.FINISHED

@@ -145,7 +145,7 @@ def card_extras(job):
     finished) its result's stage, so "Download" outranks a "Preparing the ZIP…" card rendered
     before it. The seq and the card's link come from the same read, so neither can be newer."""
     kind = _kind_of(job)
-    link = result_link(job) if not job.is_active else None
+    link = result_link(job) if not job.is_active or job.is_making_result else None
     return {
         "bytes": byte_meter(job),
         "link": link,

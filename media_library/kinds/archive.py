@@ -44,6 +44,8 @@ def send_assembly(job):
 
 
 def archive_link(job):
+    if job.is_making_result:
+        return ResultLink("Preparing the ZIP…", stage=0)
     if job.status not in FINISHED_WITH_FILES:
         return None
     archive = Archive.objects.filter(job_id=job.pk).only("status", "error").first()

@@ -226,7 +226,9 @@ def test_the_job_is_succeeded_only_once_its_zip_is_ready(thirty, make_user):
         runner.run_chunk(job.pk, index, 1)
         assert polled()["status"] == "running"
     assert polled()["download_url"] is None
-    assert "job-download" not in render_card(Job.objects.get(pk=job.pk))
+    card = render_card(Job.objects.get(pk=job.pk))
+    assert "job-download" not in card
+    assert "Preparing the ZIP" in card  # every item counted, the ZIP being assembled
     archive = Archive.objects.get(job=job)
     assert assembly.finish_archive(archive.pk) == "ready"
     body = polled()
