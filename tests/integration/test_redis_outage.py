@@ -152,3 +152,27 @@ def test_a_redis_restart_mid_job_is_ridden_out_and_the_job_finishes_once(
     finally:
         for proc in (*procs.values(), redis_proc):
             stop_process(proc)
+
+
+def test_progress_costs_a_chunk_a_second_at_most_when_redis_hangs(settings, tmp_path):
+    """A stopped Redis accepts connections and never answers: the progress throttle that every
+    chunk asks must give up quickly (the card is skipped), not hold the chunk up forever."""
+    import threading
+    import uuid
+
+    from jobs import progress
+
+    url, hung = start_redis_server(tmp_path / "hung")
+    settings.JOBS_REDIS_URL = url
+    os.kill(hung.pid, signal.SIGSTOP)
+    outcome = {}
+    try:
+        started = time.monotonic()
+        worker = threading.Thread(target=lambda: outcome.update(sent=progress.publish_job(uuid.uuid4())))
+        worker.start()
+        worker.join(30)
+        assert not worker.is_alive(), "publishing progress hangs on a Redis that does not answer"
+        assert outcome == {"sent": False} and time.monotonic() - started < 3, time.monotonic() - started
+    finally:
+        os.kill(hung.pid, signal.SIGCONT)
+        stop_process(hung)
