@@ -179,6 +179,7 @@ def run_steps(clone, port, log_path, steps):
 
 
 REDIS_OUTAGE_SECONDS = 30
+OUTAGE_IMAGES = 600  # 30 chunks: seconds of work, long enough to kill Redis in the middle
 
 
 def redis_outage_steps(clone, base, log_path, api, bearer, steps):
@@ -188,8 +189,8 @@ def redis_outage_steps(clone, base, log_path, api, bearer, steps):
     sys.path.insert(0, str(clone))
     from scripts.ensure_redis import start_private_redis
 
-    steps.append(["[redis] upload 200 images: a thumbnails job of 10 chunks", time.monotonic()])
-    images = [(f"outage-{n}.png", _outage_png(n)) for n in range(200)]
+    steps.append([f"[redis] upload {OUTAGE_IMAGES} images: a thumbnails job", time.monotonic()])
+    images = [(f"outage-{n}.png", _outage_png(n)) for n in range(OUTAGE_IMAGES)]
     body, content_type = multipart(images)
     status, answer = api.request("POST", "/api/files/", body, {**bearer, "Content-Type": content_type})
     check(status == 201 and json.loads(answer)["thumbnail_job_id"], f"upload answered {status}")
@@ -201,6 +202,9 @@ def redis_outage_steps(clone, base, log_path, api, bearer, steps):
     steps.append([f"[redis] SIGKILL Redis mid-job, {REDIS_OUTAGE_SECONDS} s outage", time.monotonic()])
     redis_dir = clone / "var" / "redis"
     running = _make_run_processes(clone)
+    deadline = time.monotonic() + 60
+    while (before := job())["done"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # kill it mid-job: some chunks done, most still in Redis
     os.kill(int((redis_dir / "redis.pid").read_text()), signal.SIGKILL)
     killed_at, before = time.monotonic(), job()
     check(before["status"] in ("queued", "running"), f"the job was over before Redis died: {before}")
@@ -222,7 +226,7 @@ def redis_outage_steps(clone, base, log_path, api, bearer, steps):
         check(time.monotonic() - back_at < 180, f"the job is still {state} 180 s after Redis came back")
         time.sleep(0.2)
     finished = time.monotonic() - back_at
-    check(state["status"] == "succeeded" and state["done"] == 200, f"the job ended {state}")
+    check(state["status"] == "succeeded" and state["done"] == OUTAGE_IMAGES, f"the job ended {state}")
     _check_still_running(running, "after Redis came back")
     respawned = log_path.read_text(errors="replace").count("[respawn]")
     print(
@@ -234,7 +238,7 @@ def redis_outage_steps(clone, base, log_path, api, bearer, steps):
 def _outage_png(n):
     """Bytes no other step uploads (png_bytes repeats every 64 seeds; a duplicate gets no job)."""
     buffer = io.BytesIO()
-    Image.new("RGB", (96, 64), (n % 256, 7, 77)).save(buffer, "PNG")
+    Image.new("RGB", (96, 64), (n % 256, n // 256, 77)).save(buffer, "PNG")
     return buffer.getvalue()
 
 
