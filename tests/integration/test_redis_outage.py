@@ -142,7 +142,10 @@ def test_a_redis_restart_mid_job_is_ridden_out_and_the_job_finishes_once(
         progressing = time.monotonic() - back_at
         wait_until(lambda: done() == total and job.finished, 180, "the job finished after Redis came back")
         finished = time.monotonic() - back_at
+        logs = [service_logs / f"outage-{role}.log" for role in PROCFILE_ROLES]
+        restarts = sum(log.read_text(errors="replace").count("[respawn]") for log in logs)
         print(f"\nRedis down {OUTAGE_SECONDS:.0f}s; back: progress {progressing:.1f}s, end {finished:.1f}s")
+        print(f"restarts by scripts/respawn.py (a worker that died is started again): {restarts}")
 
         assert (job.status, job.done, job.failed) == ("succeeded", total, 0)
         assert test_kinds.effects(job.pk) == dict.fromkeys(range(1, total + 1), 1)  # each item once
