@@ -1,9 +1,12 @@
 """Run a command and start it again when it dies, for the long-running processes of `make run`.
 
-honcho stops every process as soon as one exits: one worker hitting a bug in its broker client
-while Redis restarts (celery/kombu raise AttributeErrors on a channel whose connection is gone)
-would end `make run` for everything. Under this wrapper a process that exits on its own is
-started again after a short back-off, so a Redis outage never takes the others down.
+honcho stops every process as soon as one exits, and a worker may exit when Redis dies: with
+Celery 5.7 / kombu 5.7, a worker holding unacknowledged messages (a running chunk, a countdown
+task) closes its lost connection after collect() has dropped the transport, the channel's restore
+of those messages fails with AttributeError("'NoneType' object has no attribute 'hostname'"),
+and Celery ends the worker ("Unrecoverable error"). Under this wrapper a process that exits on its
+own is started again after a short back-off (a second or two), so a Redis outage never takes the
+others down; its chunks are safe in the database and run again when their messages come back.
 
 It stops for good, with the child's status, when it is told to (SIGTERM/SIGINT/SIGHUP, as honcho
 and Ctrl-C send), or when the child keeps dying within seconds of starting (a broken
