@@ -6,7 +6,8 @@ task) closes its lost connection after collect() has dropped the transport, the 
 of those messages fails with AttributeError("'NoneType' object has no attribute 'hostname'"),
 and Celery ends the worker ("Unrecoverable error"). Under this wrapper a process that exits on its
 own is started again after a short back-off (a second or two), so a Redis outage never takes the
-others down; its chunks are safe in the database and run again when their messages come back.
+others down. What it was doing is recorded in the database: a chunk it held without finishing
+is sent again by the jobs sweep once its lease runs out (messages in the queues are untouched).
 
 It stops for good, with the child's status, when it is told to (SIGTERM/SIGINT/SIGHUP, as honcho
 and Ctrl-C send), or when the child keeps dying within seconds of starting (a broken
