@@ -21,6 +21,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 from django.utils import timezone
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from jobs import dispatch
 from jobs.conf import settings
@@ -74,9 +76,19 @@ def end_session(session_key):
         logger.exception("jobs: could not close the websockets of a session that logged out")
 
 
+# A chunk asks the throttle after its work is recorded: a Redis that is down or hangs (stopped,
+# overloaded) must cost it a second at most, never hold it up (publish_job skips the card then).
+THROTTLE_TIMEOUT_SECONDS = 1.0
+
+
 @lru_cache(maxsize=4)
 def _client(url):
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=THROTTLE_TIMEOUT_SECONDS,
+        socket_timeout=THROTTLE_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 0),  # redis-py would try 3 more times
+    )
 
 
 def _redis():

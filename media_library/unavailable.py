@@ -22,14 +22,16 @@ MESSAGE = (
 )
 
 
-def json_unavailable(payload=None):
-    response = JsonResponse({"error": MESSAGE, **(payload or {})}, status=503)
+def json_unavailable(payload=None, message=MESSAGE):
+    response = JsonResponse({"error": str(message), **(payload or {})}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
-def page_unavailable(request):
-    response = render(request, "503.html", {"message": MESSAGE}, status=503)
+def page_unavailable(request, message=MESSAGE, heading=None):
+    """`heading` names what is down (the page says "The file storage is unavailable" without it)."""
+    context = {"message": message, "heading": heading}
+    response = render(request, "503.html", context, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

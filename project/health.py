@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from media_library.unavailable import RETRY_AFTER_SECONDS
 from project.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,11 @@ def check_redis():
 
 def count_workers():
     try:
-        replies = celery_app.control.inspect(timeout=WORKER_PING_TIMEOUT).ping() or {}
-        return len(replies)
+        with celery_app.connection_for_write() as connection:
+            # A broadcast retries for as long as the broker is down: ask it once first.
+            connection.ensure_connection(max_retries=1)
+            inspect = celery_app.control.inspect(timeout=WORKER_PING_TIMEOUT, connection=connection)
+            return len(inspect.ping() or {})
     except Exception:
         return 0
 
@@ -63,4 +67,7 @@ def healthz(request):
     healthy = report["database"] == "ok" and report["redis"] == "ok"
     if not caller_is_staff(request):
         report = {key: "error" if str(value).startswith("error") else value for key, value in report.items()}
-    return JsonResponse(report, status=200 if healthy else 503)
+    response = JsonResponse(report, status=200 if healthy else 503)
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)  # as every other 503 of an outage
+    return response

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "project.storage_errors.StorageUnavailableMiddleware",  # a storage outage is a 503, not a 500
+    "project.redis_errors.RedisUnavailableMiddleware",  # so is a Redis outage, where Redis is needed
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its 429 page
 ]
 
@@ -207,6 +208,11 @@ REDIS_URL = resolve_redis_url(os.environ, VAR_DIR)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_BROKER_IS_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker whose Redis goes away retries for as long as it takes (Celery gives up after 100 tries,
+# ~45 minutes, and exits), and lets the chunks it is running finish: each records its outcome in
+# the database, so the message that can no longer be acked changes nothing when it comes back.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600  # pruned by celery.backend_cleanup (scheduled by beat)

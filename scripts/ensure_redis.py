@@ -64,9 +64,10 @@ def redis_server_binary():
     return shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-def start_private_redis(data_dir, persistent=True):
+def start_private_redis(data_dir, persistent=True, port=None):
+    """`port`: start it again where it was (same data, same URL) after it died."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     pidfile = data_dir / "redis.pid"
     command = [
         redis_server_binary(),

@@ -10,9 +10,13 @@ eval "$redis_env"
 stop_redis() {
   # Commands in other terminals found this Redis through the file; it is gone now.
   rm -f "${MEDIAFLOW_REDIS_URL_FILE:-}"
-  if [[ -n "${MEDIAFLOW_REDIS_PID:-}" ]] && kill -0 "$MEDIAFLOW_REDIS_PID" 2>/dev/null; then
-    echo "[redis] stopping redis-server pid $MEDIAFLOW_REDIS_PID"
-    kill "$MEDIAFLOW_REDIS_PID" 2>/dev/null || true
+  [[ -n "${MEDIAFLOW_REDIS_PID:-}" ]] || return 0
+  # Started again meanwhile (same port and data, e.g. after a crash), it is in the pidfile now.
+  local pid
+  pid="$(cat "${MEDIAFLOW_VAR_DIR:-var}/redis/redis.pid" 2>/dev/null || echo "$MEDIAFLOW_REDIS_PID")"
+  if grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null; then
+    echo "[redis] stopping redis-server pid $pid"
+    kill "$pid" 2>/dev/null || true
   fi
 }
 trap stop_redis EXIT

@@ -179,6 +179,93 @@ def run_steps(clone, port, log_path, steps):
         reply = sock.recv(4096)
     check(reply.startswith(b"HTTP/1.1 401"), f"an anonymous 10 GB body was not refused: {reply[:60]!r}")
 
+    redis_outage_steps(clone, base, log_path, api, bearer, steps)
+
+
+REDIS_OUTAGE_SECONDS = 30
+OUTAGE_IMAGES = 600  # 30 chunks: seconds of work, long enough to kill Redis in the middle
+
+
+def redis_outage_steps(clone, base, log_path, api, bearer, steps):
+    """make run's Redis SIGKILLed mid-job and started again 30 s later on its port: no process of
+    `make run` exits, the login page answers meanwhile while /healthz is a 503 with Retry-After,
+    and the job then finishes. Prints how long the job took to move again once Redis was back."""
+    sys.path.insert(0, str(clone))
+    from scripts.ensure_redis import start_private_redis
+
+    steps.append([f"[redis] upload {OUTAGE_IMAGES} images: a thumbnails job", time.monotonic()])
+    images = [(f"outage-{n}.png", _outage_png(n)) for n in range(OUTAGE_IMAGES)]
+    body, content_type = multipart(images)
+    status, answer = api.request("POST", "/api/files/", body, {**bearer, "Content-Type": content_type})
+    check(status == 201 and json.loads(answer)["thumbnail_job_id"], f"upload answered {status}")
+    job_url = f"/api/jobs/{json.loads(answer)['thumbnail_job_id']}/"
+
+    def job():
+        return json.loads(api.request("GET", job_url, headers=bearer)[1])
+
+    steps.append([f"[redis] SIGKILL Redis mid-job, {REDIS_OUTAGE_SECONDS} s outage", time.monotonic()])
+    redis_dir = clone / "var" / "redis"
+    running = _make_run_processes(clone)
+    deadline = time.monotonic() + 60
+    while (before := job())["done"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # kill it mid-job: some chunks done, most still in Redis
+    os.kill(int((redis_dir / "redis.pid").read_text()), signal.SIGKILL)
+    killed_at, before = time.monotonic(), job()
+    check(before["status"] in ("queued", "running"), f"the job was over before Redis died: {before}")
+    print(f"  Redis killed with the job {before['status']}, {before['done']} of {before['total']} done")
+    while time.monotonic() - killed_at < REDIS_OUTAGE_SECONDS:
+        check(_answers(base), "the login page stopped answering while Redis was down")
+        status, headers = _status_of(base + "/healthz")
+        check(status == 503 and headers.get("Retry-After"), f"/healthz answered {status} without Redis")
+        time.sleep(1)
+    _check_still_running(running, "while Redis was down")
+
+    steps.append(["[redis] start Redis again on its port; the job finishes", time.monotonic()])
+    port = int(re.search(r"started redis-server pid \d+ at redis://[^:]+:(\d+)", log_path.read_text())[1])
+    start_private_redis(redis_dir, port=port)  # the same data: the queued messages are still there
+    back_at, done_then, moving = time.monotonic(), job()["done"], None
+    while (state := job())["status"] in ("queued", "running"):
+        if moving is None and state["done"] > done_then:
+            moving = time.monotonic() - back_at
+        check(time.monotonic() - back_at < 180, f"the job is still {state} 180 s after Redis came back")
+        time.sleep(0.2)
+    finished = time.monotonic() - back_at
+    check(state["status"] == "succeeded" and state["done"] == OUTAGE_IMAGES, f"the job ended {state}")
+    _check_still_running(running, "after Redis came back")
+    respawned = log_path.read_text(errors="replace").count("[respawn]")
+    print(
+        f"  Redis back: the job moved again after {moving or finished:.1f} s and succeeded after "
+        f"{finished:.1f} s ({respawned} restarts by scripts/respawn.py)"
+    )
+
+
+def _outage_png(n):
+    """Bytes no other step uploads (png_bytes repeats every 64 seeds; a duplicate gets no job)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 64), (n % 256, n // 256, 77)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _make_run_processes(clone):
+    """honcho, the web server and the wrappers of the workers and beat: none of them may exit."""
+    names = ("honcho", "project.web_server", "respawn.py")
+    found = [p for p in app_processes(clone) if any(n in " ".join(p.info["cmdline"] or []) for n in names)]
+    check(len(found) >= 5, f"make run's processes not found: {found}")
+    return found
+
+
+def _check_still_running(processes, when):
+    gone = [" ".join(p.info["cmdline"] or [])[:100] for p in processes if not p.is_running()]
+    check(not gone, f"processes of make run exited {when}: {gone}")
+
+
+def _status_of(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as answer:
+        return answer.code, answer.headers
+
 
 def wait_served(base):
     deadline = time.monotonic() + START_TIMEOUT

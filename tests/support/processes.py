@@ -54,7 +54,9 @@ def stop_process(proc, timeout=15):
         proc.wait(5)
 
 
-def start_redis_server(data_dir, port=None):
+def start_redis_server(data_dir, port=None, persistent=False):
+    """`persistent`: an append-only file in data_dir, as `make run`'s Redis has (scripts/ensure_redis.py),
+    so a server started again on the same data dir after a SIGKILL still holds the queued messages."""
     import redis
 
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -65,7 +67,7 @@ def start_redis_server(data_dir, port=None):
     log_path = data_dir / "redis.log"
     proc = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
-         "--save", "", "--appendonly", "no", "--logfile", str(log_path)],
+         "--save", "", "--appendonly", "yes" if persistent else "no", "--logfile", str(log_path)],
         start_new_session=True,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
@@ -136,6 +138,18 @@ def _app_for(broker_url, like):
     probe.conf.broker_read_url = probe.conf.broker_write_url = broker_url
     probe.conf.broker_transport_options = like.conf.broker_transport_options
     return probe
+
+
+def start_procfile_process(name, database_url, log_path, env=None):
+    """The Procfile's `name` line (the command `make run` runs under honcho), in a shell of its own."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:"))
+    env = child_env(database_url, **(env or {}))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # celery, python
+    log = open(log_path, "ab")  # noqa: SIM115
+    return subprocess.Popen(
+        ["/bin/sh", "-c", line.split(":", 1)[1].strip()], cwd=ROOT, env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
 
 
 def start_daphne(database_url, log_path, env=None):
