@@ -38,7 +38,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.processes import free_port, stop_process, wait_until
+from devtools.processes import free_port, stop_process, wait_until
 
 COMPONENTS = ("master", "volume", "filer", "s3", "admin")
 REGION = "us-east-1"

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.support.processes import start_celery_worker, start_daphne, stop_process
-from tests.support.seaweedfs import start_seaweedfs
+from devtools.processes import start_celery_worker, start_daphne, stop_process
+from devtools.seaweedfs import start_seaweedfs
 
 
 def subprocess_database_url():

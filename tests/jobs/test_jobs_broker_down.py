@@ -8,19 +8,19 @@ import urllib.request
 import pytest
 from django.utils import timezone
 
-from jobs.models import Job, JobChunk
-from media_library.api.tokens import create_api_token
-from media_library.folders import create_folder
-from media_library.models import MediaFile
-from tests.support.chunks import deliver, handed_out
-from tests.support.library_rows import make_files
-from tests.support.processes import (
+from devtools.processes import (
     start_celery_worker,
     start_daphne,
     start_redis_server,
     stop_process,
     wait_until,
 )
+from jobs.models import Job, JobChunk
+from media_library.api.tokens import create_api_token
+from media_library.folders import create_folder
+from media_library.models import MediaFile
+from tests.support.chunks import deliver, handed_out
+from tests.support.library_rows import make_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,11 +5,11 @@ import glob
 
 import pytest
 
+from devtools.processes import start_celery_worker, stop_process, wait_until
 from jobs.models import JobChunk
 from jobs.recovery import sweep
 from jobs.services import submit
 from tests.support.interleave import ON_POSTGRESQL
-from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

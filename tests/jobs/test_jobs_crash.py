@@ -5,10 +5,10 @@ import signal
 
 import pytest
 
+from devtools.processes import start_celery_worker, stop_process, wait_until
 from jobs.models import JobChunk
 from jobs.services import submit
 from tests.support.chunks import SHORT_LEASES, leases_expired
-from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,9 +5,9 @@ import uuid
 import pytest
 from django_celery_results.models import TaskResult
 
+from devtools.processes import wait_until
 from jobs.models import JobChunk, JobFailure
 from jobs.services import cancel_job, retry_failed, submit
-from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

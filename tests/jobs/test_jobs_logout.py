@@ -12,10 +12,10 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from websockets.exceptions import ConnectionClosed
 
+from devtools.job_cards import cards
+from devtools.websocket import open_socket
 from jobs.progress import publish_job
 from tests.support.chunks import handed_out
-from tests.support.job_cards import cards
-from tests.support.websocket import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,11 +5,11 @@ import re
 import pytest
 from django.test import Client
 
+from devtools.processes import wait_until
 from jobs import runner
 from jobs.models import Job
 from jobs.progress import render_card, throttle_allows
 from jobs.services import submit
-from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.django_db
 

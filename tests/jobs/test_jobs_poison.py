@@ -5,12 +5,12 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
+from devtools.processes import start_celery_worker, stop_process, wait_until
 from jobs.lifecycle import WORKER_DIED
 from jobs.models import JobChunk, JobFailure
 from jobs.recovery import sweep
 from jobs.services import submit
 from tests.support.chunks import SHORT_LEASES
-from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,12 +5,12 @@ import time
 import pytest
 from django.test import Client
 
+from devtools.job_cards import cards, follow_job
+from devtools.processes import wait_until
+from devtools.websocket import open_socket
 from jobs.models import Job
 from jobs.progress import group_send, publish_job, user_group
 from jobs.services import submit
-from tests.support.job_cards import cards, follow_job
-from tests.support.processes import wait_until
-from tests.support.websocket import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from devtools.processes import wait_until
 from jobs.models import Job, JobChunk
 from jobs.recovery import recover_stalled_chunks, sweep
 from jobs.services import cancel_job
@@ -23,7 +24,6 @@ from tests.support.interleave import (
     postgres_only,
     waits_on_a_lock,
 )
-from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,13 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from jobs.models import Job, JobChunk
-from media_library.folders import create_folder
-from media_library.models import MediaFile
-from tests.support import library_kinds
-from tests.support.interleave import ON_POSTGRESQL
-from tests.support.library_rows import make_blob, make_files
-from tests.support.processes import (
+from devtools.processes import (
     children_of,
     start_celery_worker,
     start_python,
@@ -38,6 +32,12 @@ from tests.support.processes import (
     stop_process,
     wait_until,
 )
+from jobs.models import Job, JobChunk
+from media_library.folders import create_folder
+from media_library.models import MediaFile
+from tests.support import library_kinds
+from tests.support.interleave import ON_POSTGRESQL
+from tests.support.library_rows import make_blob, make_files
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

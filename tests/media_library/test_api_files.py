@@ -118,7 +118,7 @@ def test_upload_mixed_good_and_bad_files_in_one_request(alice, settings):
         ("zero\u200bwidth.jpg", "zerowidth.jpg"),
         ("Cafe\u0301.jpg", "Caf\u00e9.jpg"),
         # Django refuses a part whose headers exceed 1 KB, so the API sees at most ~900 characters;
-        # 1,000-character names are tested on ingest itself (tests/unit/test_ingest.py).
+        # 1,000-character names are tested on ingest itself (tests/media_library/test_ingest.py).
         ("x" * 900 + ".jpg", "x" * (MAX_NAME_LENGTH - 4) + ".jpg"),
         ("new\r\nline.jpg", "newline.jpg"),
     ],

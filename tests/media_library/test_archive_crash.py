@@ -7,6 +7,7 @@ import signal
 import pytest
 from django.core.files.storage import default_storage
 
+from devtools.processes import start_celery_worker, stop_process, wait_until
 from jobs.models import Job, JobChunk
 from media_library import storage
 from media_library.actions import submit_action
@@ -21,7 +22,6 @@ from tests.support.archives import (
     zip_digests,
 )
 from tests.support.chunks import SHORT_LEASES, leases_expired
-from tests.support.processes import start_celery_worker, stop_process, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,13 +2,13 @@
 
 import pytest
 
+from devtools.processes import wait_until
 from media_library.folders import create_folder
 from media_library.models import MediaFile
 from tests.support import library_kinds  # noqa: F401  (registers test.parked_copy)
 from tests.support.chunks import deliver, handed_out
 from tests.support.interleave import PauseAfter, finish, in_thread, postgres_only, waits_on_a_lock
 from tests.support.library_rows import make_files
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), postgres_only]
 

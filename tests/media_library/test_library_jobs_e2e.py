@@ -10,13 +10,13 @@ import signal
 import pytest
 from django.db.models import Count
 
+from devtools.job_cards import follow_job
+from devtools.processes import start_celery_worker, stop_process, wait_until
+from devtools.websocket import open_socket
 from jobs.models import Job, JobChunk
 from jobs.services import submit
 from media_library.models import Blob, MediaFile
 from tests.support.chunks import SHORT_LEASES, leases_expired
-from tests.support.job_cards import follow_job
-from tests.support.processes import start_celery_worker, stop_process, wait_until
-from tests.support.websocket import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,11 +16,11 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 from PIL import Image
 
+from devtools.processes import ROOT, child_env, stop_process, wait_until
 from media_library.maintenance import retention, single_run
 from media_library.models import Blob, MediaFile
 from media_library.tasks import purge_expired_trash
 from tests.support.admin_forms import admin_change_form_data
-from tests.support.processes import ROOT, child_env, stop_process, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

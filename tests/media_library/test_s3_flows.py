@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 import jobs
+from devtools.processes import wait_until
 from jobs.models import Job, JobChunk
 from media_library import storage
 from media_library.api.tokens import create_api_token
@@ -31,7 +32,6 @@ from project.media_storage import media_storage
 from tests.support import images
 from tests.support.images import upload
 from tests.support.multipart import post_files
-from tests.support.processes import wait_until
 from tests.support.s3_requests import S3RequestCounter
 
 

@@ -7,12 +7,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from devtools.processes import wait_until
 from jobs.models import Job, JobFailure
 from jobs.services import submit
 from media_library.models import Blob, MediaFile
 from media_library.storage import rendition_name
 from tests.support.imaging_samples import encode, photo_like
-from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,8 @@ import signal
 import pytest
 import redis
 
+from devtools.processes import start_redis_server, stop_process, tail, wait_until
 from project.beat import LEASE_KEY
-from tests.support.processes import start_redis_server, stop_process, tail, wait_until
 from tests.support.roles import start_role
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,11 +11,11 @@ import psutil
 import pytest
 from django.conf import settings
 
+from devtools.processes import start_daphne, stop_process
 from media_library.actions import submit_action
 from media_library.folders import create_folder
 from media_library.models import MediaFile
 from tests.support.archives import stored_archive_bytes, stored_blob, wait_for_archive
-from tests.support.processes import start_daphne, stop_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devtools.processes import start_daphne, stop_process
 from media_library.api.tokens import create_api_token
 from tests.support import images
 from tests.support.multipart import multipart_body
-from tests.support.processes import start_daphne, stop_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

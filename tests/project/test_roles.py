@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.support.processes import ROOT, child_env, free_port, start_redis_server, stop_process, wait_until
+from devtools.processes import ROOT, child_env, free_port, start_redis_server, stop_process, wait_until
 from tests.support.roles import run_role, start_role
 
 

@@ -15,9 +15,9 @@ import pytest
 from django.core.files.base import ContentFile
 from storages.backends.s3 import S3Storage
 
+from devtools.processes import ROOT, child_env, wait_until
 from tests.support import images
 from tests.support.multipart import multipart_body
-from tests.support.processes import ROOT, child_env, wait_until
 from tests.support.s3_requests import S3RequestCounter
 
 SHA = hashlib.sha256(b"the bytes").hexdigest()

@@ -6,8 +6,8 @@ import pytest
 from django_celery_results.models import TaskResult
 from websockets.exceptions import InvalidStatus
 
+from devtools.websocket import open_socket
 from project.tasks import where_am_i
-from tests.support.websocket import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

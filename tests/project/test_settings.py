@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.support.processes import ROOT
+from devtools.processes import ROOT
 
 
 def fresh_settings(var_dir, **env):

@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
+from devtools.processes import start_daphne, stop_process
 from media_library.api.tokens import create_api_token
 from media_library.models import MediaFile
 from tests.support import images
 from tests.support.multipart import multipart_body
-from tests.support.processes import start_daphne, stop_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

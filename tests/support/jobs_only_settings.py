@@ -1,5 +1,5 @@
 """A project that has only Django's contrib apps and `jobs`: no media_library, no project settings,
-no JOBS_* setting at all (tests/unit/test_jobs_standalone.py)."""
+no JOBS_* setting at all (tests/jobs/test_jobs_standalone.py)."""
 
 SECRET_KEY = "jobs-standalone-test-key-not-secret-0123456789"
 INSTALLED_APPS = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import start_redis_server, stop_process
+from devtools.processes import start_redis_server, stop_process
 
 _session = {}
 
