@@ -20,6 +20,7 @@ def logged_in(user):
     return client
 
 
+@pytest.mark.services  # the test kind counts commits in Redis
 def test_commit_runs_in_the_transaction_that_records_the_chunk(make_user, test_kinds):
     job = submit("test.committed", make_user(), range(1, 21), params={"fail_commit_times": 1})
     # The commit failed: nothing of the chunk is recorded, and it waits for its retry.
@@ -53,6 +54,7 @@ def test_chunks_given_by_the_caller_are_kept(make_user, test_kinds):
         submit("test.record", make_user(), [[1], ["x"]], chunked=True)
 
 
+@pytest.mark.services  # the test kind counts commits in Redis
 def test_a_kind_that_is_not_retryable_offers_no_retry(make_user, test_kinds):
     user = make_user()
     job = submit("test.committed", user, range(1, 6), params={"fail_ids": [3]})
@@ -70,6 +72,7 @@ def test_a_kind_that_is_not_retryable_offers_no_retry(make_user, test_kinds):
     assert "job-retry" in render_card(other)  # retryable kinds keep the button
 
 
+@pytest.mark.services  # the test kind counts commits in Redis
 def test_card_and_api_show_the_kinds_bytes_and_result(make_user, test_kinds):
     user = make_user()
     job = submit("test.committed", user, range(1, 21))
@@ -90,6 +93,7 @@ def test_card_and_api_show_the_kinds_bytes_and_result(make_user, test_kinds):
     assert '<a class="job-download"' in page
 
 
+@pytest.mark.services  # the test kind counts commits in Redis
 def test_a_failing_hook_never_breaks_the_card(make_user, test_kinds, caplog):
     job = submit("test.committed", make_user(), range(1, 3), params={"link_fails": True})
     runner.run_chunk(job.pk, 0, 1)

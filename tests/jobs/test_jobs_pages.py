@@ -32,6 +32,7 @@ def test_card_escapes_user_strings_and_carries_progress_attributes(make_user, te
     assert "Test &lt;record&gt;" in label_html
 
 
+@pytest.mark.services  # the throttle lives in Redis
 def test_progress_throttle_is_shared_and_short(test_kinds):
     key = "throttle-test-job"
     assert throttle_allows(key)

@@ -36,6 +36,7 @@ def test_dashboard_links_into_the_file_manager(client, owner):
     assert reverse("media_library:library") in html and reverse("media_library:trash") in html
 
 
+@pytest.mark.services  # the purge's single-run lock lives in Redis
 def test_dashboard_shows_purge_counts_of_all_users_to_staff_only(client, owner, make_user):
     """The last purge counts every owner's files: a regular user sees the schedule and their own trash."""
     from media_library.maintenance import retention, single_run

@@ -62,7 +62,7 @@ def schedules(migrated_beat_rows):
 
 
 @pytest.fixture(autouse=True)
-def free_lock():
+def free_lock(redis_url):  # the single-run lock lives in Redis
     single_run.clear(retention.PURGE_LOCK)
     yield
     single_run.clear(retention.PURGE_LOCK)
