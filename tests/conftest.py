@@ -43,6 +43,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _migrated["rows"] = serializers.serialize("json", rows)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request):
+    """tests.support.fast_passwords, for the tests that run in this process only: a daphne would
+    re-hash such a password at its first login, which changes the user's sessions' hash."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    if request.node.get_closest_marker("services"):
+        yield
+        return
+    hasher = "tests.support.fast_passwords.OneIterationPBKDF2PasswordHasher"
+    with override_settings(PASSWORD_HASHERS=[hasher, *settings.PASSWORD_HASHERS]):
+        yield
+
+
 @pytest.fixture
 def migrated_beat_rows(django_db_blocker):
     """The beat schedules exactly as `migrate` made them on the test database (none made here)."""
