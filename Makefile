@@ -14,7 +14,7 @@ test: setup test-packages
 
 # The tests that need no service (no Redis, worker, daphne, SeaweedFS or chromium): about a minute.
 .PHONY: test-fast
-test-fast: setup
+test-fast: setup test-packages
 	scripts/test.sh -m "not services"
 
 lint: setup
