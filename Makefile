@@ -12,6 +12,11 @@ run: setup
 test: setup test-packages
 	scripts/test.sh
 
+# The tests that need no service (no Redis, worker, daphne, SeaweedFS or chromium): about a minute.
+.PHONY: test-fast
+test-fast: setup test-packages
+	scripts/test.sh -m "not services"
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

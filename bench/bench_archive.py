@@ -169,7 +169,7 @@ def fresh_worker(workdir, label):
     """A real worker on both queues (--concurrency 2), started for one measurement."""
     from django.db import connection
 
-    from tests.support.processes import start_celery_worker, stop_process
+    from devtools.processes import start_celery_worker, stop_process
 
     connection.close()
     log = workdir / f"worker-{label}.log"
@@ -188,11 +188,11 @@ def archive_job(worker, owner, folder, label):
     pages would slow the next measurement's writes)."""
     from django.db.models import Max
 
+    from devtools.processes import wait_until
     from jobs.models import Job
     from media_library.actions import submit_action
     from media_library.models import Archive
     from media_library.storage import delete_archive_files
-    from tests.support.processes import wait_until
 
     started = time.perf_counter()
     job, count = submit_action(owner, "archive", {"scope": "all", "folder_id": folder.pk})
@@ -356,7 +356,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the temporary deployment")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mediaflow-bench-archive-"))
-    from tests.support.processes import start_redis_server, stop_process
+    from devtools.processes import start_redis_server, stop_process
 
     redis_url, redis_proc = start_redis_server(workdir / "redis")
     try:

@@ -328,10 +328,10 @@ def run_jobs(workdir, owner_id, folder_id):
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from devtools.processes import start_celery_worker, stop_process, wait_until
     from jobs import submit
     from jobs.models import Job
     from media_library.folders import create_folder
-    from tests.support.processes import start_celery_worker, stop_process, wait_until
 
     owner = get_user_model().objects.get(pk=owner_id)
     moved, copies = create_folder(owner_id, None, "Jobs"), create_folder(owner_id, None, "Jobs copies")
@@ -414,7 +414,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the temporary database directory")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mediaflow-bench-"))
-    from tests.support.processes import start_redis_server, stop_process
+    from devtools.processes import start_redis_server, stop_process
 
     redis_url, redis_proc = start_redis_server(workdir / "redis")
     try:

@@ -44,7 +44,7 @@ class Receiver(threading.Thread):
         self.socket, self.cards, self.stop = socket, [], threading.Event()
 
     def run(self):
-        from tests.support.job_cards import cards
+        from devtools.job_cards import cards
 
         while not self.stop.is_set():
             try:
@@ -59,7 +59,7 @@ class Receiver(threading.Thread):
 
 
 def start_services(workdir):
-    from tests.support.processes import start_redis_server, stop_process
+    from devtools.processes import start_redis_server, stop_process
 
     redis_url, redis_proc = start_redis_server(workdir / "redis")
     try:
@@ -94,11 +94,11 @@ def measure(args):
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from devtools.processes import start_celery_worker, start_daphne, stop_process
+    from devtools.websocket import open_socket
     from jobs.models import Job
     from jobs.progress import job_event, user_group
     from jobs.services import submit
-    from tests.support.processes import start_celery_worker, start_daphne, stop_process
-    from tests.support.websocket import open_socket
 
     db_url = os.environ["DATABASE_URL"]
     logs = Path(os.environ["MEDIAFLOW_VAR_DIR"])
@@ -151,7 +151,7 @@ def measure(args):
             "submit_per_s": len(ids) / (submitted - started),
         }  # fmt: skip
     except BaseException:
-        from tests.support.processes import tail
+        from devtools.processes import tail
 
         print(
             f"worker log:\n{tail(logs / 'worker.log')}\ndaphne log:\n{tail(logs / 'daphne.log')}",
@@ -183,7 +183,7 @@ def main():
     try:
         result = measure(args)
     finally:
-        from tests.support.processes import stop_process
+        from devtools.processes import stop_process
 
         stop_process(redis_proc)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -281,7 +281,7 @@ def point_django_at(tmp, redis_url):
 
 
 def migrate_and_setup(database_url):
-    from tests.support.processes import child_env
+    from devtools.processes import child_env
 
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
@@ -323,8 +323,8 @@ def seed_files(owner, count):
 
 def start_worker(tmp, database_url, concurrency):
     """`celery -A project worker -Q bulk --concurrency N --pool prefork`, ready when it answers ping."""
+    from devtools.processes import child_env, free_port, wait_until
     from project.celery import app
-    from tests.support.processes import child_env, free_port, wait_until
 
     name = f"bench-c{concurrency}-{free_port()}@localhost"
     log_path = tmp / f"worker-{name.split('@')[0]}.log"
@@ -363,9 +363,9 @@ def timed_job(owner, ids, worker, concurrency):
     """Submit one `thumbnails` job over `ids`; seconds from Job.created (submit) to Job.finished."""
     import psutil
 
+    from devtools.processes import wait_until
     from jobs import submit
     from jobs.models import Job
-    from tests.support.processes import wait_until
 
     tree = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
 
@@ -406,7 +406,7 @@ def run_e2e(count, single_count):
     import tempfile
 
     sys.path.insert(0, str(ROOT))
-    from tests.support.processes import start_redis_server, stop_process
+    from devtools.processes import start_redis_server, stop_process
 
     tmp = Path(tempfile.mkdtemp(prefix="mediaflow-bench-thumbs-"))
     redis_proc = None

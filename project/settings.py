@@ -311,7 +311,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # redis-py 8's asyncio client defaults to a 5 s socket timeout, equal to channels-redis' 5 s
 # blocking BZPOPMIN: an idle websocket's consumer died with "Timeout reading" after ~5 s. A longer
-# socket timeout keeps idle job pages connected (tests/integration/test_jobs_progress.py).
+# socket timeout keeps idle job pages connected (tests/jobs/test_jobs_progress.py).
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 30}]
 
 # --- HTTPS and security headers -------------------------------------------------------------

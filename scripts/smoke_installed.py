@@ -363,7 +363,7 @@ def s3_steps(server, clone):
 def run_s3_phase(clone, env, workdir, steps):
     """The same clone, its bytes in a SeaweedFS bucket started from the clone's own .venv."""
     sys.path.insert(0, str(ROOT))
-    from tests.support.seaweedfs import start_seaweedfs
+    from devtools.seaweedfs import start_seaweedfs
 
     steps.append(["[s3] start SeaweedFS (weed mini)", time.monotonic()])
     path = os.environ.get("PATH", "")

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.support.processes import start_celery_worker, start_daphne, stop_process
-from tests.support.seaweedfs import start_seaweedfs
+from devtools.processes import start_celery_worker, start_daphne, stop_process
+from devtools.seaweedfs import start_seaweedfs
 
 
 def subprocess_database_url():
@@ -41,6 +41,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         rows = [row for label in MIGRATED_MODELS for row in apps.get_model(label).objects.all()]
         _migrated["rows"] = serializers.serialize("json", rows)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request):
+    """tests.support.fast_passwords, for the tests that run in this process only: a daphne would
+    re-hash such a password at its first login, which changes the user's sessions' hash."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    if request.node.get_closest_marker("services"):
+        yield
+        return
+    hasher = "tests.support.fast_passwords.OneIterationPBKDF2PasswordHasher"
+    with override_settings(PASSWORD_HASHERS=[hasher, *settings.PASSWORD_HASHERS]):
+        yield
 
 
 @pytest.fixture

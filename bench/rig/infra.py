@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.rig.topology import POSTGRES_PORT, REDIS_PORT, S3_PORTS, SUBNET, WORK_DIR
-from tests.support.seaweedfs import weed_mini_command, write_s3_config
+from devtools.seaweedfs import weed_mini_command, write_s3_config
 
 DB_NAME = DB_USER = "mediaflow"
 BUCKET = "mediaflow"

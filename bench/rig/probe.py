@@ -95,7 +95,7 @@ def s3_keys(args):
 
 
 def s3_metrics(args):
-    from tests.support.seaweedfs import parse_request_totals
+    from devtools.seaweedfs import parse_request_totals
 
     with urllib.request.urlopen(args.url, timeout=5) as response:
         emit(parse_request_totals(response.read().decode(), bucket=os.environ.get("AWS_STORAGE_BUCKET_NAME")))

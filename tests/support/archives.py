@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from devtools.processes import wait_until
 from media_library.models import Archive, Blob, MediaFile
 from tests.support import images
-from tests.support.processes import wait_until
 
 
 def stored_blob(data, fmt="JPEG"):

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from tests.support.processes import ROOT, child_env
+from devtools.processes import ROOT, child_env
 
 
 @contextmanager

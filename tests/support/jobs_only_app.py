@@ -1,6 +1,6 @@
 """`jobs` in a project of its own: only Django's contrib apps, `jobs` and a toy kind, no JOBS_*
 setting. Run as its own pytest session with tests/support/jobs_only_settings.py (by
-tests/unit/test_jobs_standalone.py): nothing of the product is importable-by-accident here.
+tests/jobs/test_jobs_standalone.py): nothing of the product is importable-by-accident here.
 
 A job is submitted, its card rendered, its pages fetched, and its progress followed over a real
 websocket on the real channel layer (the test session's Redis).

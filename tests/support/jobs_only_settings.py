@@ -1,5 +1,5 @@
 """A project that has only Django's contrib apps and `jobs`: no media_library, no project settings,
-no JOBS_* setting at all (tests/unit/test_jobs_standalone.py). It wires what any project wires:
+no JOBS_* setting at all (tests/jobs/test_jobs_standalone.py). It wires what any project wires:
 templates, sessions and auth, the jobs URLs, a channel layer (on the test session's Redis)."""
 
 import os

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from tests.support.processes import ROOT, child_env
+from devtools.processes import ROOT, child_env
 
 ROLE_SCRIPT = ROOT / "scripts" / "role.sh"
 
