@@ -60,7 +60,7 @@ print(job.status, job.done, job.total)
     assert proc.stdout.split("\n")[:2] == ["finished", "succeeded 100 100"], proc.stdout + proc.stderr[-2000:]
 
 
-def test_the_app_serves_its_pages_and_websocket_in_a_project_of_its_own():
+def test_the_app_serves_its_pages_and_websocket_in_a_project_of_its_own(redis_url):
     """tests/support/jobs_only_app.py as its own pytest session: the jobs-only settings, no
     conftest, none of this session's plugins; the channel layer is this session's Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JOBS_", "CELERY_"))}
