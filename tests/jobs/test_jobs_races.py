@@ -28,16 +28,32 @@ from tests.support.interleave import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def resends_kept_here(monkeypatch):
+    """The tests deliver every message themselves: a resend is recorded, not sent, so a worker that
+    an earlier test started on the session's broker cannot take it first and reorder the race."""
+    from jobs import dispatch
+
+    sent = []
+    monkeypatch.setattr(
+        dispatch, "send_chunk", lambda job, index, attempt, **options: sent.append((index, attempt))
+    )
+    return sent
+
+
 def stalled_chunks_read(sql):
     return sql.lstrip().upper().startswith("SELECT") and "jobs_jobchunk" in sql and "lease_until" in sql
 
 
-def test_a_backlog_older_than_the_queued_lease_still_runs_each_chunk_once(make_user, test_kinds):
+def test_a_backlog_older_than_the_queued_lease_still_runs_each_chunk_once(
+    make_user, test_kinds, resends_kept_here
+):
     """The sweep resent a chunk whose message waited longer than its lease; the first message then
     reaches the front of the queue and runs it, and the resent twin finds it done."""
     expired = timezone.now() - timedelta(seconds=1)
     job = handed_out(make_user(), range(1, 11), lease_until=expired)
     assert recover_stalled_chunks() == 1
+    assert resends_kept_here == [(0, 2)]
     assert JobChunk.objects.get(job=job).attempt == 2
     assert deliver(job, 0, 1) == "finished"  # an older generation may run a queued chunk
     assert deliver(job, 0, 2) == "skipped"
