@@ -185,6 +185,9 @@ def parse_request_totals(metrics_text, bucket=None):
     return totals
 
 
+PORT_ATTEMPTS = 3
+
+
 def start_seaweedfs(data_dir, *, bucket="mediaflow-test", ip="127.0.0.1", access_key=None, secret_key=None):
     """Start `weed mini` on free ports with a private data dir; wait until its bucket answers."""
     import secrets
@@ -195,21 +198,26 @@ def start_seaweedfs(data_dir, *, bucket="mediaflow-test", ip="127.0.0.1", access
     secret_key = secret_key or secrets.token_urlsafe(24)
     config_path = data_dir / "s3-identities.json"
     write_s3_config(config_path, access_key, secret_key)
-    ports = free_ports()
     log_path = data_dir / "weed.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
-    command = weed_mini_command(data_dir / "data", config_path, ip=ip, ports=ports, bucket=bucket)
-    proc = subprocess.Popen(
-        command, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    server = SeaweedFS(
-        endpoint_url=f"http://{ip}:{ports['s3']}", bucket=bucket, access_key=access_key,
-        secret_key=secret_key, metrics_url=f"http://{ip}:{ports['metrics']}/metrics",
-        data_dir=data_dir, proc=proc, log_path=log_path, command=command,
-    )  # fmt: skip
-    try:
-        wait_until(server.answers, 60, "seaweedfs (weed mini)", proc, log_path)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    # A free port is only free when it is read: another process (an outgoing connection's ephemeral
+    # port) may take one of the dozen before weed binds it. Then weed exits at once; try new ports.
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        ports = free_ports()
+        log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
+        command = weed_mini_command(data_dir / "data", config_path, ip=ip, ports=ports, bucket=bucket)
+        proc = subprocess.Popen(
+            command, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        server = SeaweedFS(
+            endpoint_url=f"http://{ip}:{ports['s3']}", bucket=bucket, access_key=access_key,
+            secret_key=secret_key, metrics_url=f"http://{ip}:{ports['metrics']}/metrics",
+            data_dir=data_dir, proc=proc, log_path=log_path, command=command,
+        )  # fmt: skip
+        try:
+            wait_until(server.answers, 60, "seaweedfs (weed mini)", proc, log_path)
+            return server
+        except BaseException as exc:
+            server.stop()
+            lost_a_port = proc.poll() is not None and "address already in use" in str(exc)
+            if not lost_a_port or attempt == PORT_ATTEMPTS:
+                raise
