@@ -36,6 +36,13 @@ def page_unavailable(request, message=MESSAGE, heading=None):
     return response
 
 
+def unavailable(request, message=MESSAGE, heading=None):
+    """The 503 a caller reads: JSON for the API and JSON clients, the page for a browser."""
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        return json_unavailable(message=message)
+    return page_unavailable(request, message=message, heading=heading)
+
+
 def register_api_handler(api):
     """On `api` (a NinjaAPI): StorageUnavailable is a 503 `{"error": ...}` with Retry-After."""
 

@@ -14,7 +14,7 @@ import redis
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from media_library.unavailable import json_unavailable, page_unavailable
+from media_library.unavailable import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +28,9 @@ MESSAGE = _(
 )
 
 
-def wants_json(request):
-    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
-
-
 def redis_unavailable(request, exc):
     logger.warning("redis unavailable for %s %s: %r", request.method, request.path, exc)
-    if wants_json(request):
-        return json_unavailable(message=MESSAGE)
-    return page_unavailable(request, message=MESSAGE, heading=HEADING)
+    return unavailable(request, message=MESSAGE, heading=HEADING)
 
 
 class RedisUnavailableMiddleware:

@@ -8,7 +8,7 @@ own module path.
 import logging
 
 from media_library.storage import StorageUnavailable
-from media_library.unavailable import json_unavailable, page_unavailable
+from media_library.unavailable import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,4 @@ class StorageUnavailableMiddleware:
         if not isinstance(exception, StorageUnavailable):
             return None
         logger.warning("storage unavailable for %s %s: %s", request.method, request.path, exception)
-        if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            return json_unavailable()
-        return page_unavailable(request)
+        return unavailable(request)
